@@ -1,0 +1,1 @@
+"""Tuning Ladder core: all logic, no UI."""

@@ -1,0 +1,1 @@
+"""Model registry and backends (local transformers, OpenAI-compatible HTTP)."""

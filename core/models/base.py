@@ -1,0 +1,76 @@
+"""What every model backend returns and accepts.
+
+A backend turns prompts into `Generation` records (text, token counts, latency);
+the registry and the evaluation engine only ever see these types, so a local
+transformers model and a hosted OpenAI-compatible endpoint are interchangeable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class ModelError(Exception):
+    """A model could not be used; the message says what is wrong and how to fix it."""
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Decoding parameters. `temperature == 0` means greedy decoding."""
+
+    max_new_tokens: int = 64
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ModelError("max_new_tokens must be at least 1.")
+        if self.temperature < 0:
+            raise ModelError("temperature must be 0 (greedy) or positive.")
+        if not 0 < self.top_p <= 1:
+            raise ModelError("top_p must be in (0, 1].")
+
+
+@dataclass
+class ChatPrompt:
+    """A prompt as a user part and an optional system part."""
+
+    user: str
+    system: str | None = None
+
+    def messages(self) -> list[dict[str, str]]:
+        out = []
+        if self.system:
+            out.append({"role": "system", "content": self.system})
+        out.append({"role": "user", "content": self.user})
+        return out
+
+
+@dataclass
+class Generation:
+    """One model answer with its accounting."""
+
+    text: str
+    input_tokens: int
+    output_tokens: int
+    latency_s: float
+    finish_reason: str = "stop"
+    compute_s: float | None = None  # machine time attributable to this request (batched share)
+    extra: dict = field(default_factory=dict)
+
+
+def apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
+    """Cut `text` at the first stop string.
+
+    >>> apply_stop("Paris.\\nQ: next", ("\\nQ:",))
+    ('Paris.', True)
+    """
+    cut = len(text)
+    for s in stop:
+        if s:
+            i = text.find(s)
+            if i != -1:
+                cut = min(cut, i)
+    return text[:cut], cut < len(text)

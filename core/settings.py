@@ -1,0 +1,86 @@
+"""All settings in one place, read from the environment (prefix `LADDER_`).
+
+The workspace is a single folder that holds everything the product writes:
+the SQLite database, the model cache, the vector store and the run folders.
+Moving or deleting that folder is the whole backup/reset story.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LADDER_", extra="ignore")
+
+    home: Path = Field(
+        default=Path("workspace"),
+        description="Workspace folder: database, model cache, vector store, runs.",
+    )
+    device: str = Field(
+        default="auto", description="Where local models run: auto, cpu or cuda."
+    )
+    dtype: str = Field(
+        default="auto",
+        description="Local model precision: auto (bf16 where supported), bf16 or fp32.",
+    )
+    batch_size: int = Field(default=16, ge=1, description="Batch size for local generation.")
+    max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted upload.")
+    max_rows: int = Field(default=1_000_000, ge=1, description="Largest accepted dataset.")
+    chroma_url: str | None = Field(
+        default=None, description="A chroma server URL; the embedded store is used when unset."
+    )
+    hf_offline: bool | None = Field(
+        default=None,
+        description="Force Hugging Face Hub offline mode; by default offline unless a hub model is registered.",
+    )
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        v = v.lower()
+        if v not in {"auto", "cpu", "cuda"}:
+            raise ValueError("LADDER_DEVICE must be auto, cpu or cuda")
+        return v
+
+    @field_validator("dtype")
+    @classmethod
+    def _dtype(cls, v: str) -> str:
+        v = v.lower()
+        if v not in {"auto", "bf16", "fp32"}:
+            raise ValueError("LADDER_DTYPE must be auto, bf16 or fp32")
+        return v
+
+    @cached_property
+    def root(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def db_path(self) -> Path:
+        return self.root / "ladder.db"
+
+    @property
+    def model_cache(self) -> Path:
+        return self.root / "models"
+
+    @property
+    def vector_dir(self) -> Path:
+        return self.root / "vectors"
+
+    @property
+    def runs_dir(self) -> Path:
+        return self.root / "runs"
+
+    def ensure(self) -> Settings:
+        for p in (self.root, self.model_cache, self.vector_dir, self.runs_dir):
+            p.mkdir(parents=True, exist_ok=True)
+        return self
+
+
+def load_settings() -> Settings:
+    """Read settings from the environment and create the workspace folders."""
+    return Settings().ensure()
