@@ -21,6 +21,11 @@ class Settings(BaseSettings):
         default=Path("workspace"),
         description="Workspace folder: database, model cache, vector store, runs.",
     )
+    model_cache_dir: Path | None = Field(
+        default=None,
+        description="Where converted models are cached; defaults to HOME/models. Share one "
+        "cache between workspaces by pointing them at the same folder.",
+    )
     device: str = Field(
         default="auto", description="Where local models run: auto, cpu or cuda."
     )
@@ -65,6 +70,8 @@ class Settings(BaseSettings):
 
     @property
     def model_cache(self) -> Path:
+        if self.model_cache_dir is not None:
+            return self.model_cache_dir.expanduser().resolve()
         return self.root / "models"
 
     @property

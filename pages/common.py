@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
 
 from core.workspace import Workspace, open_workspace
@@ -18,8 +20,13 @@ RUNGS = [
 ]
 
 
-@st.cache_resource(show_spinner=False)
 def workspace() -> Workspace:
+    """The workspace named by LADDER_HOME, opened once per server process."""
+    return _workspace(os.environ.get("LADDER_HOME", ""))
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(home: str) -> Workspace:
     return open_workspace()
 
 
@@ -29,12 +36,14 @@ def not_built(what: str) -> None:
     st.info(
         f"**Not built yet.** {what} This screen will be enabled when the feature lands; "
         "nothing here runs yet.",
-        icon="🚧",
+        icon=":material/construction:",
     )
 
 
-def models_frame(specs):
+def models_frame(specs, cache_root=None):
     import pandas as pd
+
+    from core.models.local import is_cached
 
     rows = []
     for s in specs:
@@ -46,4 +55,9 @@ def models_frame(specs):
             "model": s.id, "kind": s.kind, "runs": "this machine" if s.is_local else s.base_url,
             "source": s.source, "price": price, "built in": s.builtin,
         })
+        if cache_root is not None:
+            rows[-1]["status"] = (
+                "ready" if not s.kind == "packaged" or is_cached(cache_root, s.id)
+                else "converted on first use (~30 s)"
+            )
     return pd.DataFrame(rows)

@@ -7,7 +7,7 @@ from pages.common import RUNGS, models_frame, workspace
 
 ws = workspace()
 
-st.title("🪜 Tuning Ladder")
+st.title("Tuning Ladder")
 st.markdown(
     "Get an LLM to do your task **well and cheaply**. Climb only as far as you need: "
     "better prompts first, then prompts built from similar examples, then a comparison "
@@ -21,12 +21,12 @@ for col, (path, title, blurb) in zip(cols, RUNGS, strict=True):
         st.markdown(f"**{title}**")
         st.caption(blurb)
         st.markdown("Status: :orange[not built yet]")
-        st.page_link(path, label="Open", icon="➡️")
+        st.page_link(path, label="Open", icon=":material/arrow_forward:")
 
 st.subheader("Registered models")
 specs = ws.registry.list()
-st.dataframe(models_frame(specs), hide_index=True, use_container_width=True)
-st.page_link("pages/models.py", label="Manage models", icon="🧠")
+st.dataframe(models_frame(specs, ws.settings.model_cache), hide_index=True, use_container_width=True)
+st.page_link("pages/models.py", label="Manage models", icon=":material/memory:")
 
 with st.expander("Workspace"):
     st.write(f"Everything this app writes lives in `{ws.settings.root}` "

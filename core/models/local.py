@@ -226,7 +226,7 @@ class LocalBackend:
         else:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if params.stop:
-            kwargs.update(stop_strings=list(params.stop), tokenizer=self.tok)
+            kwargs["stopping_criteria"] = [_StopOnStrings(self.tok, params.stop, width)]
         with self._lock:
             t0 = time.perf_counter()
             out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
@@ -294,6 +294,28 @@ class LocalBackend:
             CandidateScores(lp[i], nt[i], prompt_lens[i], elapsed_per_prompt[i])
             for i in range(len(prompts))
         ]
+
+
+class _StopOnStrings:
+    """Stops each row once its generated text contains a stop string.
+
+    Decodes only the tail of each row, so the check stays cheap; works with any
+    tokenizer (transformers' own `stop_strings` needs a byte-level vocabulary).
+    """
+
+    def __init__(self, tok, stops: tuple[str, ...], prompt_width: int):
+        self.tok, self.stops, self.width = tok, [s for s in stops if s], prompt_width
+        self.tail = max(len(s) for s in self.stops) + 8 if self.stops else 0
+
+    def __call__(self, input_ids, scores, **kwargs):
+        import torch
+
+        done = [
+            any(s in self.tok.decode(row[self.width:][-self.tail:], skip_special_tokens=True)
+                for s in self.stops)
+            for row in input_ids.tolist()
+        ]
+        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 def _as_list(x) -> list[int]:

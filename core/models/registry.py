@@ -40,15 +40,15 @@ class Registry:
     def _seed_builtins(self) -> None:
         now = time.time()
         with self.db.connect() as c:
-            for pm in PACKAGED.values():
+            for i, pm in enumerate(PACKAGED.values()):  # listed in this order
                 c.execute(
                     "INSERT OR IGNORE INTO models (id, kind, source, hourly_cost, builtin, notes,"
                     " created_at, updated_at) VALUES (?, 'packaged', ?, ?, 1, ?, ?, ?)",
-                    (pm.id, pm.id, pm.default_hourly_cost, pm.description, now, now),
+                    (pm.id, pm.id, pm.default_hourly_cost, pm.description, now + i, now + i),
                 )
 
     def list(self) -> list[ModelSpec]:
-        rows = self.db.query("SELECT * FROM models ORDER BY builtin DESC, id")
+        rows = self.db.query("SELECT * FROM models ORDER BY builtin DESC, created_at, id")
         return [_row_to_spec(r) for r in rows]
 
     def get(self, model_id: str) -> ModelSpec:

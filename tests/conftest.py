@@ -1,0 +1,41 @@
+"""Test-wide setup: every test gets its own workspace; models are cached once per machine.
+
+The packaged GGUF models are converted to safetensors on first use (about 25 s for
+SmolLM2); that cache lives in `.test-cache/models` and is shared by all tests and
+later runs, while databases and runs stay in each test's own `tmp_path`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL_CACHE = ROOT / ".test-cache" / "models"
+_SCRIPT = Path(sys.executable).parent / "ladder"
+# The installed console script when there is one (it is what users run), else the module.
+LADDER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "core.cli"]
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("LADDER_HOME", str(tmp_path / "ws"))
+    monkeypatch.setenv("LADDER_MODEL_CACHE_DIR", str(MODEL_CACHE))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for var in ("LADDER_DEVICE", "LADDER_DTYPE", "LADDER_CHROMA_URL", "LADDER_HF_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    yield
+
+
+@pytest.fixture
+def ws():
+    from core.workspace import open_workspace
+
+    return open_workspace()

@@ -1,0 +1,126 @@
+"""The local backend on tiny Llama models: batching, candidate scoring, cache round trip."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.models.base import ChatPrompt, GenerationParams
+from core.models.local import LocalBackend, load_backend
+from tests.tiny import tiny_llama, tiny_tokenizer
+
+PROMPTS = [
+    "the sky is",
+    "question : is the sky blue ?",
+    "a b c",
+    "paris is the capital of",
+    "cat dog cat dog cat",
+    "yes no yes",
+]
+
+
+def backend(chat=False, seed=0):
+    return LocalBackend(tiny_llama(seed).float(), tiny_tokenizer(chat), "cpu", "tiny")
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_batched_greedy_equals_one_at_a_time(chat):
+    b = backend(chat)
+    prompts = [ChatPrompt(p) for p in PROMPTS]
+    params = GenerationParams(max_new_tokens=6)
+    batched = b.generate(prompts, params, batch_size=4)
+    single = [b.generate([p], params, batch_size=1)[0] for p in prompts]
+    assert [g.text for g in batched] == [g.text for g in single]
+    assert [g.output_tokens for g in batched] == [g.output_tokens for g in single]
+    assert [g.input_tokens for g in batched] == [g.input_tokens for g in single]
+    assert all(g.text for g in batched)  # a random model still emits words
+
+
+def test_generation_accounting_and_order():
+    b = backend()
+    prompts = [ChatPrompt(p) for p in PROMPTS]
+    gens = b.generate(prompts, GenerationParams(max_new_tokens=3), batch_size=4)
+    for p, g in zip(prompts, gens, strict=True):
+        assert g.input_tokens == len(b.encode(p.user))  # order kept despite length sorting
+        assert 0 < g.output_tokens <= 3
+        assert g.latency_s > 0 and 0 < g.compute_s <= g.latency_s
+
+
+def test_seeded_sampling_is_reproducible():
+    b = backend()
+    prompts = [ChatPrompt(p) for p in PROMPTS[:3]]
+    params = GenerationParams(max_new_tokens=8, temperature=1.5, seed=7)
+    assert [g.text for g in b.generate(prompts, params)] == [
+        g.text for g in b.generate(prompts, params)
+    ]
+
+
+def test_stop_strings_cut_the_answer():
+    b = backend()
+    [free] = b.generate([ChatPrompt("the sky is")], GenerationParams(max_new_tokens=8))
+    words = free.text.split()
+    assert len(words) >= 2
+    [cut] = b.generate([ChatPrompt("the sky is")],
+                       GenerationParams(max_new_tokens=8, stop=(" " + words[1],)))
+    assert cut.text == words[0]
+
+
+def _train(b: LocalBackend, texts: list[str], steps: int = 60) -> None:
+    model = b.model.train()
+    torch.set_grad_enabled(True)
+    opt = torch.optim.Adam(model.parameters(), lr=0.05)
+    batch = b.tok(texts, return_tensors="pt", padding=True)
+    labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
+    for _ in range(steps):
+        loss = model(**batch, labels=labels).loss
+        loss.backward()
+        opt.step()
+        opt.zero_grad()
+    model.eval()
+    torch.set_grad_enabled(False)
+
+
+def test_candidate_scoring_picks_the_trained_answer():
+    b = backend(seed=3)
+    _train(b, ["<s> question : is the sky blue ? yes", "<s> question : is the cat red ? no"])
+    prompts = [ChatPrompt("question : is the sky blue ?"), ChatPrompt("question : is the cat red ?")]
+    scores = b.score_candidates(prompts, ["yes", "no"])
+    assert [s.best for s in scores] == [0, 1]
+    assert all(s.n_tokens == [1, 1] for s in scores)
+    assert scores[0].logprobs[0] > -0.5  # learned, close to certain
+
+
+def test_candidate_scores_equal_a_manual_forward_pass():
+    b = backend(chat=True, seed=1)
+    prompt = ChatPrompt("is the sky blue ?", system="answer yes or no")
+    [s] = b.score_candidates([prompt, ChatPrompt("a b")][:1], ["yes", "blue green"])
+    p_ids = b.encode(b.render(prompt))
+    for cand, got in zip(["yes", "blue green"], s.logprobs, strict=True):
+        c_ids = b.tok(cand, add_special_tokens=False)["input_ids"]
+        ids = torch.tensor([p_ids + c_ids])
+        logp = torch.log_softmax(b.model(input_ids=ids).logits.float(), -1)[0]
+        expected = sum(float(logp[len(p_ids) - 1 + k, t]) for k, t in enumerate(c_ids))
+        assert got == pytest.approx(expected, abs=1e-4)
+
+
+def test_chat_template_is_applied_for_chat_models():
+    b = backend(chat=True)
+    text = b.render(ChatPrompt("is the sky blue ?", system="answer"))
+    assert text == "system : answer </s> user : is the sky blue ? </s> assistant : "
+    assert backend(chat=False).render(ChatPrompt("a b", system="c")) == "c\n\na b"
+
+
+def test_saved_folder_round_trip_gives_identical_logits(tmp_path, ws):
+    model, tok = tiny_llama(5), tiny_tokenizer()
+    model.save_pretrained(tmp_path / "tiny", safe_serialization=True)
+    tok.save_pretrained(tmp_path / "tiny")
+    from core.models.registry import build_spec
+
+    spec = build_spec(id="tiny-folder", kind="folder", source=str(tmp_path / "tiny"),
+                      hourly_cost=0.0)
+    ws.registry.add(spec)
+    ws.settings.dtype = "fp32"
+    loaded = load_backend(ws.registry.get("tiny-folder"), ws.settings, ws.registry)
+    ids = torch.tensor([tok("the sky is blue")["input_ids"]])
+    assert torch.allclose(loaded.model(input_ids=ids).logits, model(input_ids=ids).logits)
+    assert (tmp_path / "tiny" / "model.safetensors").exists()
