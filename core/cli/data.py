@@ -1,0 +1,254 @@
+"""`ladder data ...`: import, list, show, report, split, fix, export and delete datasets."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def register(sub) -> None:
+    d = sub.add_parser("data", help="import datasets, check their quality, fix, split and export")
+    dsub = d.add_subparsers(dest="data_command", required=True)
+
+    p = dsub.add_parser("import", help="import a CSV/TSV, JSONL or Excel file as a dataset version")
+    p.add_argument("path", help="the file to import")
+    p.add_argument("--name", required=True, help="dataset name, e.g. tickets")
+    p.add_argument("--input-col", required=True, metavar="COL",
+                   help="column with the text sent to the model")
+    p.add_argument("--target-col", required=True, metavar="COL",
+                   help="column with the expected answer or label")
+    p.add_argument("--context-col", metavar="COL", help="optional column with extra context")
+    p.add_argument("--task", choices=["classification", "scale", "free_text"],
+                   help="task type; inferred from the target column when left out")
+    p.add_argument("--json", action="store_true", help="print one JSON document")
+    p.set_defaults(func=cmd_import)
+
+    p = dsub.add_parser("list", help="list datasets with their latest version")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_list)
+
+    p = dsub.add_parser("show", help="a dataset's versions and split counts per label")
+    p.add_argument("name")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_show)
+
+    p = dsub.add_parser("report", help="the data-quality report of a version")
+    p.add_argument("name")
+    _version_arg(p)
+    p.add_argument("--threshold", type=float, default=0.95,
+                   help="cosine similarity for near duplicates (default 0.95)")
+    p.add_argument("--max-tokens", type=int, default=512,
+                   help="flag rows longer than this many tokens (default 512)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_report)
+
+    p = dsub.add_parser("split", help="make the train/validation/test split of a version")
+    p.add_argument("name")
+    p.add_argument("--val", type=float, default=0.1, help="validation fraction (default 0.1)")
+    p.add_argument("--test", type=float, default=0.1, help="test fraction (default 0.1)")
+    p.add_argument("--seed", type=int, default=0)
+    _version_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_split)
+
+    p = dsub.add_parser("fix", help="drop rows by safe fixes; writes a new version")
+    p.add_argument("name")
+    p.add_argument("--drop-duplicates", action="store_true", help="drop exact duplicate rows")
+    p.add_argument("--drop-empty", action="store_true", help="drop rows with empty input/target")
+    p.add_argument("--drop-leakage", action="store_true",
+                   help="drop train rows that (nearly) repeat a validation or test row")
+    p.add_argument("--threshold", type=float, default=0.95,
+                   help="cosine similarity counted as leakage (default 0.95)")
+    _version_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_fix)
+
+    p = dsub.add_parser("export", help="write a version or one split as CSV or JSONL")
+    p.add_argument("name")
+    p.add_argument("--split", choices=["train", "validation", "test"])
+    p.add_argument("--out", required=True, metavar="FILE", help="a .csv or .jsonl file")
+    p.add_argument("--format", choices=["csv", "jsonl"], help="default: from --out")
+    _version_arg(p)
+    p.set_defaults(func=cmd_export)
+
+    p = dsub.add_parser("delete", help="delete a dataset, or one of its versions")
+    p.add_argument("name")
+    _version_arg(p)
+    p.set_defaults(func=cmd_delete)
+
+
+def _version_arg(p) -> None:
+    p.add_argument("--version", type=_positive_int, metavar="N", help="default: the latest")
+
+
+def _positive_int(text: str) -> int:
+    try:
+        v = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
+    return v
+
+
+def _ws():
+    from core.workspace import open_workspace
+
+    return open_workspace()
+
+
+def _progress(msg: str) -> None:
+    print(f"[ladder] {msg}", file=sys.stderr, flush=True)
+
+
+def _vrec(v) -> dict:
+    return {"name": v.dataset, "version": v.number, "hash": v.hash, "rows": v.rows,
+            "task": v.mapping.task, "input_col": v.mapping.input_col,
+            "target_col": v.mapping.target_col, "context_col": v.mapping.context_col,
+            "source": v.source, "note": v.note, "parent_hash": v.parent_hash,
+            "columns": v.columns, "created_at": v.created_at}
+
+
+def cmd_import(args) -> int:
+    from core import datasets
+    from core.cli import emit
+
+    ws = _ws()
+    res = datasets.import_file(ws, args.path, name=args.name, input_col=args.input_col,
+                               target_col=args.target_col, context_col=args.context_col,
+                               task=args.task)
+    v, t = res.version, res.table
+    if res.created:
+        text = (f"Imported '{v.dataset}' version {v.number} ({v.short}): {v.rows} rows, "
+                f"task {v.mapping.task}, read as {t.fmt} {t.encoding}".rstrip() + ".")
+    else:
+        text = (f"No change: '{v.dataset}' already holds this content as version {v.number} "
+                f"({v.short}).")
+    emit({**_vrec(v), "created": res.created, "format": t.fmt, "encoding": t.encoding,
+          "delimiter": t.delimiter}, args.json, text)
+    return 0
+
+
+def cmd_list(args) -> int:
+    from core import datasets
+    from core.cli import emit
+
+    items = datasets.list_datasets(_ws())
+    lines = [f"{'name':<24} {'version':<8} {'rows':>8}  {'task':<15} {'split':<6} input -> target"]
+    for d in items:
+        lines.append(f"{d['name']:<24} {d['version']:<8} {d['rows']:>8}  {d['task']:<15} "
+                     f"{'yes' if d['split'] else 'no':<6} {d['input_col']} -> {d['target_col']}")
+    if not items:
+        lines = ["No datasets yet. Import one with `ladder data import PATH --name NAME "
+                 "--input-col COL --target-col COL`."]
+    emit({"datasets": items}, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_show(args) -> int:
+    from core import datasets
+    from core.cli import emit
+
+    ws = _ws()
+    vs = datasets.list_versions(ws, args.name)
+    recs = []
+    lines = [f"Dataset '{args.name}':"]
+    for v in vs:
+        sp = datasets.get_split(ws, v)
+        rec = {**_vrec(v), "split": None}
+        if sp is not None:
+            rec["split"] = {"val_ratio": sp.val_ratio, "test_ratio": sp.test_ratio,
+                            "seed": sp.seed, "sizes": sp.sizes(), "counts": sp.counts}
+        recs.append(rec)
+        lines.append(f"  v{v.number} {v.short} {v.rows} rows  {v.source}"
+                     + (f"; {v.note}" if v.note else ""))
+        if sp is not None:
+            for name, counts in sp.counts.items():
+                lines.append(f"      {name:<10} " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+    emit({"name": args.name, "versions": recs}, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_report(args) -> int:
+    from core import datasets
+    from core.cli import emit
+
+    ws = _ws()
+    v, rep = datasets.report(ws, args.name, args.version, threshold=args.threshold,
+                             max_tokens=args.max_tokens,
+                             progress=None if args.json else _progress)
+    emit(rep, args.json, report_text(rep))
+    return 0
+
+
+def report_text(rep: dict) -> str:
+    mark = {"error": "✗", "warning": "!", "info": "i", "ok": "✓"}
+    lines = [f"Quality report: '{rep['dataset']}' version {rep['version']} "
+             f"({rep['rows']} rows, {rep['task']})"]
+    for f in rep["findings"]:
+        count = "-" if f["count"] is None else f["count"]
+        line = f"  {mark[f['severity']]} {f['title']:<38} {count!s:>8}  {f['severity']}"
+        if f["fix"]:
+            line += f"  (fix: --{f['fix'].replace('_', '-')})"
+        lines.append(line)
+    if rep["label_counts"]:
+        lines.append("  labels: " + ", ".join(f"{k} {n}" for k, n in rep["label_counts"].items()))
+    ln = rep["lengths"]
+    lines.append(f"  tokens ({ln['tokenizer']}): input p50 {ln['input']['p50']}, p95 "
+                 f"{ln['input']['p95']}, max {ln['input']['max']}; total max {ln['total']['max']}")
+    return "\n".join(lines)
+
+
+def cmd_split(args) -> int:
+    from core import datasets
+    from core.cli import emit
+
+    v, sp = datasets.split(_ws(), args.name, args.val, args.test, args.seed, args.version)
+    lines = [f"Split '{v.dataset}' version {v.number} (seed {sp.seed}"
+             + (", stratified" if sp.stratified else "") + "):"]
+    for name, counts in sp.counts.items():
+        lines.append(f"  {name:<10} {sum(counts.values()):>6}  "
+                     + ", ".join(f"{k} {n}" for k, n in counts.items()))
+    emit({"name": v.dataset, "version": v.number, "val_ratio": sp.val_ratio,
+          "test_ratio": sp.test_ratio, "seed": sp.seed, "stratified": sp.stratified,
+          "sizes": sp.sizes(), "counts": sp.counts}, args.json, "\n".join(lines))
+    return 0
+
+
+def cmd_fix(args) -> int:
+    from core import datasets
+    from core.cli import emit
+
+    res = datasets.fix(_ws(), args.name, drop_duplicates=args.drop_duplicates,
+                       drop_empty=args.drop_empty, drop_leakage=args.drop_leakage,
+                       number=args.version, threshold=args.threshold)
+    v = res.version
+    if res.created:
+        text = (f"Saved '{v.dataset}' version {v.number} ({v.short}): {v.rows} rows, {v.note}; "
+                f"version {res.parent.number} is unchanged.")
+    elif res.removed.get("total"):
+        text = f"No change: the fixed rows are already version {v.number} ({v.short})."
+    else:
+        text = f"Nothing to drop in '{v.dataset}' version {v.number}; no new version."
+    emit({**_vrec(v), "created": res.created, "removed": res.removed,
+          "parent_version": res.parent.number if res.parent else None}, args.json, text)
+    return 0
+
+
+def cmd_export(args) -> int:
+    from core import datasets
+
+    path, fmt, rows = datasets.export(_ws(), args.name, args.out, args.split, args.format,
+                                      args.version)
+    what = f"the {args.split} split" if args.split else "all rows"
+    print(f"Wrote {rows} rows ({what}) of '{args.name}' to {path} as {fmt}.")
+    return 0
+
+
+def cmd_delete(args) -> int:
+    from core import datasets
+
+    gone = datasets.delete(_ws(), args.name, args.version)
+    nums = ", ".join(str(v.number) for v in gone)
+    print(f"Deleted '{args.name}' version{'s' if len(gone) > 1 else ''} {nums}.")
+    return 0

@@ -1,0 +1,51 @@
+"""Datasets: import CSV/JSONL/Excel, map columns, version, check quality, fix, split, export.
+
+The public surface is re-exported here; `core.datasets.service` holds the
+workspace-level actions the CLI (`ladder data ...`) and the Data page call.
+Versions are immutable and named by their content hash; a fix writes a new
+version. Trade-off: everything is eager and in memory (pandas), which keeps
+the code simple up to the configured row limit (LADDER_MAX_ROWS).
+"""
+
+from core.datasets.errors import DatasetError
+from core.datasets.export import escape_cell, unescape_cell
+from core.datasets.export import to_bytes as export_bytes
+from core.datasets.quality import DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, quality_report
+from core.datasets.readers import Table, read_table
+from core.datasets.schema import TASKS, Mapping, infer_task, validate_mapping
+from core.datasets.service import (
+    SAMPLE_NAME,
+    export,
+    fix,
+    import_file,
+    import_table,
+    load_sample,
+    make_mapping,
+    read,
+    report,
+    rows_for,
+    split,
+)
+from core.datasets.splits import make_split
+from core.datasets.versions import (
+    SPLITS,
+    Split,
+    Version,
+    delete,
+    get_report,
+    get_split,
+    get_version,
+    list_datasets,
+    list_versions,
+    load_frame,
+)
+
+__all__ = [
+    "DEFAULT_MAX_TOKENS", "DEFAULT_THRESHOLD", "SAMPLE_NAME", "SPLITS", "TASKS", "DatasetError",
+    "Mapping", "Split", "Table", "Version", "delete", "escape_cell", "export",
+    "export_bytes", "fix", "get_report", "get_split",
+    "get_version", "import_file", "import_table", "infer_task", "list_datasets", "list_versions",
+    "load_frame", "load_sample", "make_mapping", "make_split", "quality_report", "read",
+    "read_table", "report", "rows_for", "split", "unescape_cell",
+    "validate_mapping",
+]

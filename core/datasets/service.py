@@ -1,0 +1,207 @@
+"""What the CLI and the Data page call: import, report, split, fix, export, on a workspace.
+
+Each function takes the workspace and a dataset name (optionally a version
+number; the latest by default), does every check first and writes last, so a
+`DatasetError` leaves the workspace as it was.
+
+Trade-off: one thin layer over the modules beside it instead of methods on a
+dataset object; the page and the CLI stay one call per action, and the pieces
+(readers, quality, splits) stay testable without a workspace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from core.datasets import export as export_mod
+from core.datasets import versions as store
+from core.datasets.errors import DatasetError
+from core.datasets.quality import (
+    DEFAULT_MAX_TOKENS,
+    DEFAULT_THRESHOLD,
+    Progress,
+    duplicate_rows,
+    leaking_train_rows,
+    quality_report,
+)
+from core.datasets.readers import Table, read_table
+from core.datasets.schema import Mapping, infer_task, validate_mapping
+from core.datasets.splits import carry_split, make_split
+from core.datasets.versions import SPLITS, Version
+
+SAMPLE_CSV = Path(__file__).resolve().parents[2] / "examples" / "support_tickets.csv"
+SAMPLE_NAME = "support-tickets"
+
+
+@dataclass
+class ImportResult:
+    version: Version
+    created: bool
+    table: Table | None = None
+
+
+@dataclass
+class FixResult:
+    version: Version
+    created: bool
+    removed: dict = field(default_factory=dict)
+    parent: Version | None = None
+
+
+def read(ws, source, filename: str | None = None) -> Table:
+    """Parse a file (path or uploaded bytes) within the workspace's size and row limits."""
+    return read_table(source, filename, max_mb=ws.settings.max_upload_mb,
+                      max_rows=ws.settings.max_rows)
+
+
+def make_mapping(frame: pd.DataFrame, input_col: str, target_col: str,
+                 context_col: str | None = None, task: str | None = None,
+                 name: str = "the file") -> Mapping:
+    """A validated mapping; the task is inferred from the target column when not given."""
+    if target_col in frame.columns and task is None:
+        task = infer_task(frame[target_col])
+    mapping = Mapping(input_col=input_col, target_col=target_col, context_col=context_col or None,
+                      task=task or "classification")
+    validate_mapping(frame, mapping, name)
+    return mapping
+
+
+def import_table(ws, table: Table, name: str, mapping: Mapping) -> ImportResult:
+    store.check_name(name)
+    version, created = store.save_version(ws, name, table.frame, mapping,
+                                          source=f"import: {table.filename}")
+    return ImportResult(version, created, table)
+
+
+def import_file(ws, source, *, name: str, input_col: str, target_col: str,
+                context_col: str | None = None, task: str | None = None,
+                filename: str | None = None) -> ImportResult:
+    """Read, map, validate and store a file as a new version (a no-op for known content)."""
+    store.check_name(name)
+    table = read(ws, source, filename)
+    mapping = make_mapping(table.frame, input_col, target_col, context_col, task,
+                           table.filename)
+    return import_table(ws, table, name, mapping)
+
+
+def report(ws, name: str, number: int | None = None, *, threshold: float = DEFAULT_THRESHOLD,
+           max_tokens: int = DEFAULT_MAX_TOKENS, progress: Progress | None = None,
+           save: bool = True) -> tuple[Version, dict]:
+    """The quality report of a version (with leakage when it has a split); stored for the page."""
+    check_report_params(threshold, max_tokens)
+    version = store.get_version(ws, name, number)
+    frame = store.load_frame(ws, version)
+    rep = quality_report(frame, version.mapping, store.get_split(ws, version),
+                         threshold=threshold, max_tokens=max_tokens,
+                         model_cache=ws.settings.model_cache, progress=progress)
+    rep["dataset"], rep["version"], rep["hash"] = name, version.number, version.hash
+    if save:
+        store.save_report(ws, version, rep)
+    return version, rep
+
+
+def check_report_params(threshold: float, max_tokens: int) -> None:
+    if not (0 < threshold <= 1):
+        raise DatasetError(f"--threshold {threshold} is not a cosine similarity in (0, 1]; "
+                           "give e.g. 0.95.")
+    if max_tokens < 1:
+        raise DatasetError(f"--max-tokens {max_tokens} must be at least 1; give e.g. 512.")
+
+
+def split(ws, name: str, val: float = 0.1, test: float = 0.1, seed: int = 0,
+          number: int | None = None) -> tuple[Version, store.Split]:
+    """Make and save the train/validation/test split of a version."""
+    version = store.get_version(ws, name, number)
+    sp = make_split(store.load_frame(ws, version), version.mapping, val, test, seed)
+    store.save_split(ws, version, sp)
+    return version, sp
+
+
+def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = False,
+        drop_leakage: bool = False, number: int | None = None,
+        threshold: float = DEFAULT_THRESHOLD, embed_fn=None) -> FixResult:
+    """Drop rows by the safe fixes and save the rest as a new version (the parent is kept)."""
+    if not (drop_duplicates or drop_empty or drop_leakage):
+        raise DatasetError("choose at least one fix: --drop-duplicates, --drop-empty or "
+                           "--drop-leakage.")
+    parent = store.get_version(ws, name, number)
+    frame = store.load_frame(ws, parent)
+    m = parent.mapping
+    sp = store.get_split(ws, parent)
+    if drop_leakage and sp is None:
+        raise DatasetError(f"'{name}' version {parent.number} has no split, so nothing can leak; "
+                           f"make one first with `ladder data split {name} --val 0.1 --test 0.1`.")
+    col = lambda c: frame[c].astype(str).tolist() if c else [""] * len(frame)  # noqa: E731
+    inputs, targets, contexts = col(m.input_col), col(m.target_col), col(m.context_col)
+    removed: dict[str, int] = {}
+    drop: set[int] = set()
+    if drop_empty:
+        rows = {i for i, (a, b) in enumerate(zip(inputs, targets, strict=True))
+                if not a.strip() or not b.strip()}
+        removed["empty"] = len(rows)
+        drop |= rows
+    if drop_duplicates:
+        rows = set(duplicate_rows(inputs, contexts, targets))
+        removed["duplicates"] = len(rows)
+        drop |= rows
+    if drop_leakage:
+        rows = set(leaking_train_rows(frame, m, sp, threshold, embed_fn))
+        removed["leakage"] = len(rows)
+        drop |= rows
+    removed["total"] = len(drop)
+    if not drop:
+        return FixResult(parent, False, removed, parent)
+    keep = np.array(sorted(set(range(len(frame))) - drop), dtype=np.int64)
+    if not len(keep):
+        raise DatasetError("the fixes would drop every row; nothing would be left to save.")
+    kept = frame.iloc[keep].reset_index(drop=True)
+    what = ", ".join(f"{n} {k}" for k, n in removed.items() if k != "total" and n)
+    version, created = store.save_version(
+        ws, name, kept, m, source=f"fix of version {parent.number}",
+        note=f"dropped {len(drop)} rows ({what})", parent=parent)
+    if created and sp is not None:
+        stratified = m.task in ("classification", "scale")
+        tg = [targets[i].strip() for i in keep] if stratified else None
+        store.save_split(ws, version, carry_split(sp, keep, tg))
+    return FixResult(version, created, removed, parent)
+
+
+def rows_for(ws, name: str, split_name: str | None = None,
+             number: int | None = None) -> tuple[Version, pd.DataFrame]:
+    """The rows of a version, or of one of its splits."""
+    version = store.get_version(ws, name, number)
+    frame = store.load_frame(ws, version)
+    if split_name is None:
+        return version, frame
+    if split_name not in SPLITS:
+        raise DatasetError(f"unknown split '{split_name}'; use train, validation or test.")
+    sp = store.get_split(ws, version)
+    if sp is None:
+        raise DatasetError(f"'{name}' version {version.number} has no split; make one with "
+                           f"`ladder data split {name} --val 0.1 --test 0.1`.")
+    return version, frame.iloc[sp.indices(split_name)].reset_index(drop=True)
+
+
+def export(ws, name: str, out: Path, split_name: str | None = None, fmt: str | None = None,
+           number: int | None = None) -> tuple[Path, str, int]:
+    """Write a version or split to `out` as CSV or JSONL; returns (path, format, rows)."""
+    export_mod.format_for(Path(out), fmt)  # a bad name fails before any work
+    _, frame = rows_for(ws, name, split_name, number)
+    path, fmt = export_mod.write(frame, Path(out), fmt)
+    return path, fmt, len(frame)
+
+
+def load_sample(ws, name: str = SAMPLE_NAME) -> ImportResult:
+    """Import examples/support_tickets.csv (input `text`, target `category`) with a default split."""
+    if not SAMPLE_CSV.exists():
+        raise DatasetError(f"the sample data {SAMPLE_CSV} is missing; restore the examples/ "
+                           "folder from the repository.")
+    result = import_file(ws, SAMPLE_CSV, name=name, input_col="text", target_col="category",
+                         task="classification")
+    if store.get_split(ws, result.version) is None:
+        split(ws, name, 0.1, 0.1, 0, result.version.number)
+    return result

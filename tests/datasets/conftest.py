@@ -1,0 +1,63 @@
+"""Fixtures for the dataset tests: a workspace in tmp_path, a workspace snapshot, files."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[2]
+SAMPLE = REPO / "examples" / "support_tickets.csv"
+
+
+@pytest.fixture
+def ws(tmp_path, monkeypatch):
+    """A fresh, migrated workspace under tmp_path (LADDER_HOME points at it)."""
+    monkeypatch.setenv("LADDER_HOME", str(tmp_path / "ws"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from core.workspace import open_workspace
+
+    return open_workspace()
+
+
+def snapshot(root: Path) -> str:
+    """A hash of everything in the workspace: each file's bytes and the database's rows.
+
+    The SQLite file itself is compared by content (`iterdump`), since WAL
+    checkpoints may rewrite pages without changing any row.
+    """
+    h = hashlib.sha256()
+    for p in sorted(root.rglob("*")):
+        rel = p.relative_to(root).as_posix()
+        h.update(rel.encode())
+        if p.is_file() and not p.name.startswith("ladder.db"):
+            h.update(p.read_bytes())
+    db = root / "ladder.db"
+    if db.exists():
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            for line in conn.iterdump():
+                h.update(line.encode())
+        finally:
+            conn.close()
+    return h.hexdigest()
+
+
+@pytest.fixture
+def write(tmp_path):
+    """write(name, content) -> path of a file in tmp_path/files (bytes or text)."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+
+    def _write(name: str, content: bytes | str, encoding: str = "utf-8") -> Path:
+        p = folder / name
+        p.write_bytes(content if isinstance(content, bytes) else content.encode(encoding))
+        return p
+
+    return _write
