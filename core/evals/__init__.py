@@ -1,0 +1,1 @@
+"""The evaluation engine: variant x row x model cells, scorers and statistics."""

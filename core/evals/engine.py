@@ -1,0 +1,377 @@
+"""The matrix runner: every (model, variant, row, sample) cell computed once and stored.
+
+A run is created from a validated `EvalConfig`, then executed in chunks: each
+chunk's outputs and scores are written in one transaction, so a stopped or
+crashed run resumes where it stopped. Outputs are also cached by a key of
+(model, rendered prompt, decoding parameters, sample index): the same cell in a
+later run is read back, never generated again. Local models run in batches;
+classification can score the candidate labels by log-likelihood instead of
+generating free text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from core.evals import scorers as sc
+from core.evals.config import EvalConfig
+from core.evals.rows import EvalRows, fixed_examples, load_rows
+from core.evals.store import (
+    cached_outputs,
+    create_run_row,
+    done_keys,
+    get_run,
+    set_status,
+    write_cells,
+)
+from core.models.base import ChatPrompt, GenerationParams, ModelError
+from core.prompts.variants import Variant, render_variant
+
+Progress = Callable[[int, int, float | None], None]  # done, total, eta seconds
+
+
+class EvalError(Exception):
+    """An evaluation cannot run; the message says what to fix."""
+
+
+@dataclass
+class Task:
+    model_id: str
+    variant: str
+    row: dict
+    sample: int
+    prompt: ChatPrompt
+    key: str
+    mode: str
+    calibration: list[float] | None = None
+
+
+def cell_key(model_id: str, prompt: ChatPrompt, params: GenerationParams, sample: int,
+             mode: str, candidates: list[str] | None, calibration: list[float] | None = None
+             ) -> str:
+    payload = {
+        "m": model_id, "s": prompt.system, "u": prompt.user, "mode": mode, "i": sample,
+        "p": [params.max_new_tokens, params.temperature, params.top_p, params.seed],
+        "c": candidates if mode == "likelihood" else None,
+        "cal": [round(x, 4) for x in calibration] if calibration else None,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+
+
+def params_for(cfg: EvalConfig, sample: int) -> GenerationParams:
+    seed = cfg.seed + sample if cfg.temperature > 0 else None
+    return GenerationParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
+                            seed=seed, stop=("\n\n",))
+
+
+def validate(ws, cfg: EvalConfig) -> EvalRows:
+    """Everything a run needs, checked before anything is stored."""
+    from core.datasets.errors import DatasetError
+    from core.prompts.template import TemplateError
+
+    for m in cfg.models:
+        ws.registry.get(m)
+    try:
+        cfg.scorer.check(ws)
+        data = load_rows(ws, cfg.dataset, cfg.split, limit=cfg.limit, seed=cfg.seed)
+    except (ValueError, DatasetError) as e:
+        raise EvalError(str(e)) from None
+    if not data.rows:
+        raise EvalError(f"the {cfg.split} split of '{cfg.dataset}' has no rows with both an "
+                        "input and a target.")
+    columns = list(data.version.columns)
+    for v in cfg.variants:
+        try:
+            v.check_columns(columns)
+        except TemplateError as e:
+            raise EvalError(str(e)) from None
+        if v.few_shot and not data.train_rows:
+            raise EvalError(f"variant '{v.name}' uses {v.few_shot} examples but the dataset has "
+                            "no train split; split it on the Data page first.")
+    if cfg.kb:
+        from core.retrieval.errors import RetrievalError
+        from core.retrieval.store import open_kb
+
+        try:
+            open_kb(ws, cfg.kb)
+        except RetrievalError as e:
+            raise EvalError(str(e)) from None
+        if not any("context" in v.placeholders() for v in cfg.variants):
+            raise EvalError(f"knowledge base '{cfg.kb}' is given but no variant has a "
+                            "{context} placeholder; add {context} where the retrieved text goes.")
+    return data
+
+
+def create_run(ws, cfg: EvalConfig) -> int:
+    data = validate(ws, cfg)
+    name = cfg.name or f"{cfg.dataset}/{cfg.split} x {len(cfg.variants)} variants"
+    total = len(data.rows) * len(cfg.combos()) * cfg.samples
+    return create_run_row(ws, name, cfg, data.version.hash, total)
+
+
+def build_prompts(ws, cfg: EvalConfig, data: EvalRows, variant: Variant) -> list[ChatPrompt]:
+    """The rendered prompt for each row of `data` under `variant`.
+
+    Fixed few-shot uses one seeded sample of train rows for every row; similar
+    few-shot takes each row's most similar train rows (never the row itself, never
+    a validation or test row); `{context}` comes from the knowledge base when the
+    run names one, else from the dataset's context column.
+    """
+    rows = data.rows
+    examples: list[list[dict]] = [[] for _ in rows]
+    if variant.few_shot and variant.few_shot_mode == "fixed":
+        fixed = fixed_examples(data.train_rows, variant.few_shot, cfg.seed, data.labels)
+        examples = [[e for e in fixed if e["row_id"] != r["row_id"]] for r in rows]
+    elif variant.few_shot:
+        from core.retrieval.dynamic import example_index, similar_examples_batch
+
+        index = example_index(ws, data.version) if data.version is not None else data.train_rows
+        examples = similar_examples_batch([r["input"] for r in rows], index, variant.few_shot,
+                                          [r["row_id"] for r in rows])
+    contexts = [r.get("context", "") for r in rows]
+    if cfg.kb and "context" in variant.placeholders():
+        from core.retrieval.dynamic import contexts_for
+        from core.retrieval.store import open_kb
+
+        found = contexts_for([r["input"] for r in rows], open_kb(ws, cfg.kb), cfg.kb_k,
+                             cfg.context_tokens)
+        contexts = [c.text for c in found]
+    return [render_variant(variant, r, examples=ex, context=ctx, labels=data.labels)
+            for r, ex, ctx in zip(rows, examples, contexts, strict=True)]
+
+
+def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
+    tasks = []
+    combos = set(cfg.combos())
+    prompts_of: dict[str, list[ChatPrompt]] = {}
+    for model_id in cfg.models:
+        mode = cfg.mode_for(data.task, ws.registry.get(model_id).kind)
+        for v in cfg.variants:
+            if (model_id, v.name) not in combos:
+                continue
+            if v.name not in prompts_of:
+                prompts_of[v.name] = build_prompts(ws, cfg, data, v)
+            prompts = prompts_of[v.name]
+            cal = label_baseline(ws, cfg, data, model_id, v) if mode == "likelihood" else None
+            for s in range(cfg.samples):
+                params = params_for(cfg, s)
+                for row, p in zip(data.rows, prompts, strict=True):
+                    key = cell_key(model_id, p, params, s, mode, data.labels, cal)
+                    tasks.append(Task(model_id, v.name, row, s, p, key, mode, cal))
+    done = done_keys(ws, run_id)
+    return [t for t in tasks if (t.model_id, t.variant, t.row["row_id"], t.sample) not in done]
+
+
+CONTENT_FREE = ("N/A", "", "[MASK]")
+
+
+def label_baseline(ws, cfg: EvalConfig, data: EvalRows, model_id: str,
+                   variant: Variant) -> list[float] | None:
+    """Mean log-likelihood of each label after content-free inputs under this variant.
+
+    Subtracting it from a row's label scores is contextual calibration (Zhao et
+    al., 2021): a small model's prior preference for some labels cancels out. On
+    the sample tickets it lifted SmolLM2 few-shot accuracy from 0.24 to 0.50.
+    """
+    if not cfg.calibrate or not data.labels:
+        return None
+    from core.models.service import get_backend
+
+    fixed = (fixed_examples(data.train_rows, variant.few_shot, cfg.seed, data.labels)
+             if variant.few_shot and variant.few_shot_mode == "fixed" else [])
+    blank = {c: "" for c in (data.rows[0] if data.rows else {})}
+    prompts = [render_variant(variant, blank | {"input": t, "context": ""}, examples=fixed,
+                              labels=data.labels) for t in CONTENT_FREE]
+    backend = get_backend(ws, ws.registry.get(model_id))
+    scores = backend.score_candidates(prompts, data.labels)
+    return [sum(s.logprobs[i] for s in scores) / len(scores) for i in range(len(data.labels))]
+
+
+def execute_run(ws, run_id: int, progress: Progress | None = None,
+                should_stop: Callable[[], bool] | None = None, chunk: int = 32) -> str:
+    """Compute every missing cell of a run; returns the final status."""
+    run = get_run(ws, run_id)
+    cfg = EvalConfig.model_validate(run["config"])
+    data = validate(ws, cfg)
+    set_status(ws, run_id, "running")
+    pending = plan(ws, run_id, cfg, data)
+    total, done = run["total_cells"], run["total_cells"] - len(pending)
+    errors: dict[str, str] = {}
+    # cells already cached from earlier runs are written at once
+    hits = cached_outputs(ws, [t.key for t in pending])
+    if hits:
+        write_cells(ws, run_id, [(t, hits[t.key], True) for t in pending if t.key in hits],
+                    _scorer(ws, cfg, data.task, data.labels))
+        done += sum(1 for t in pending if t.key in hits)
+        pending = [t for t in pending if t.key not in hits]
+    _report(progress, done, total, None)
+    started, computed = time.perf_counter(), 0
+    groups: dict[tuple, list[Task]] = {}
+    for t in pending:
+        groups.setdefault((t.model_id, t.mode, t.sample), []).append(t)
+    for (model_id, mode, sample), tasks in groups.items():
+        if model_id in errors:
+            continue
+        for i in range(0, len(tasks), chunk):
+            if should_stop and should_stop():
+                set_status(ws, run_id, "stopped")
+                return "stopped"
+            part = tasks[i:i + chunk]
+            try:
+                outputs = _compute(ws, model_id, mode, part, params_for(cfg, sample), data.labels)
+            except ModelError as e:
+                errors[model_id] = str(e)
+                break
+            write_cells(ws, run_id, [(t, o, False) for t, o in zip(part, outputs, strict=True)],
+                        _scorer(ws, cfg, data.task, data.labels))
+            done += len(part)
+            computed += len(part)
+            rate = computed / max(time.perf_counter() - started, 1e-9)
+            _report(progress, done, total, (total - done) / rate if rate else None)
+    status = "failed" if errors else "done"
+    set_status(ws, run_id, status, json.dumps(errors) if errors else None)
+    return status
+
+
+def _report(progress: Progress | None, done: int, total: int, eta: float | None) -> None:
+    if progress:
+        progress(done, total, eta)
+
+
+def _compute(ws, model_id: str, mode: str, tasks: list[Task], params: GenerationParams,
+             labels: list[str]) -> list[dict]:
+    from core.models.service import get_backend, request_cost
+
+    spec = ws.registry.get(model_id)
+    backend = get_backend(ws, spec)
+    prompts = [t.prompt for t in tasks]
+    if mode == "likelihood":
+        scores = backend.score_candidates(prompts, labels, batch_size=ws.settings.batch_size)
+        outs = []
+        for t, s in zip(tasks, scores, strict=True):
+            adjusted = [lp - c for lp, c in zip(s.logprobs, t.calibration or [0.0] * len(labels),
+                                                strict=True)]
+            best = max(range(len(labels)), key=lambda i: adjusted[i])
+            cost = spec.cost_usd(s.input_tokens, 0, s.latency_s)
+            outs.append(dict(output=labels[best], input_tokens=s.input_tokens, output_tokens=0,
+                             latency_s=s.latency_s, compute_s=s.latency_s, cost_usd=cost))
+        return outs
+    gens = backend.generate(prompts, params, batch_size=ws.settings.batch_size)
+    return [dict(output=g.text, input_tokens=g.input_tokens, output_tokens=g.output_tokens,
+                 latency_s=g.latency_s, compute_s=g.compute_s, cost_usd=request_cost(spec, g))
+            for g in gens]
+
+
+def _scorer(ws, cfg: EvalConfig, task: str, labels: list[str]):
+    kind = cfg.scorer.resolved(task)
+
+    def score(tasks_outputs: list[tuple[Task, dict]]) -> list[sc.Scored]:
+        outs = [o["output"] for _, o in tasks_outputs]
+        targets = [t.row["target"] for t, _ in tasks_outputs]
+        if kind == "similarity":
+            return sc.score_similarity(outs, targets, cfg.scorer.threshold)
+        if kind == "judge":
+            return _judge(ws, cfg, tasks_outputs)
+        one = {
+            "label": lambda o, t: sc.score_label(o, t, labels),
+            "number": lambda o, t: sc.score_number(o, t, cfg.scorer.tolerance),
+            "contains": sc.score_contains,
+            "regex": lambda o, t: sc.score_regex(o, cfg.scorer.pattern or ""),
+            "json": lambda o, t: sc.score_json(o),
+        }[kind]
+        return [one(o, t) for o, t in zip(outs, targets, strict=True)]
+
+    return score
+
+
+def _judge(ws, cfg: EvalConfig, tasks_outputs) -> list[sc.Scored]:
+    from core.models.service import generate
+
+    prompts = [ChatPrompt(sc.judge_prompt(cfg.scorer.rubric, t.row["input"], t.row["target"],
+                                          o["output"])) for t, o in tasks_outputs]
+    replies = generate(ws, cfg.scorer.judge_model, prompts,
+                       GenerationParams(max_new_tokens=8), purpose="judge")
+    return [sc.score_judge_reply(r.generation.text) for r in replies]
+
+
+def run_eval(ws, cfg: EvalConfig, progress: Progress | None = None,
+             should_stop: Callable[[], bool] | None = None) -> int:
+    """Create and execute a run in this process (the CLI path); returns the run id."""
+    run_id = create_run(ws, cfg)
+    execute_run(ws, run_id, progress, should_stop)
+    return run_id
+
+
+@dataclass
+class VariantResult:
+    """Cells and summary of one variant on explicit rows (used by fine-tuning before/after)."""
+
+    cells: list[dict]
+    summary: dict
+
+
+def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, task: str,
+                     labels: list[str], scoring: str = "auto", train_rows: list[dict] | None = None,
+                     samples: int = 1, temperature: float = 0.0, seed: int = 0,
+                     progress: Progress | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> VariantResult:
+    """Score one variant of one model on given rows, through the same cache and scorers.
+
+    Each cell reports `row_id`, `sample`, `output`, `parsed`, `score`, `passed` and
+    `error_kind`; the summary has the leaderboard keys (n, score, ci_low, ci_high, ...).
+    """
+    from core.evals.stats import bootstrap_ci, percentile
+    from core.evals.store import store_outputs
+
+    cfg = EvalConfig(dataset="(rows)", models=[model_id], variants=[variant], scoring=scoring,
+                     samples=samples, temperature=temperature, seed=seed,
+                     max_new_tokens=24 if task != "free_text" else 128)
+    data = EvalRows(version=None, split="rows", rows=rows, train_rows=train_rows or [],
+                    labels=list(labels))  # type: ignore[arg-type]
+    mode = cfg.mode_for(task, ws.registry.get(model_id).kind)
+    prompts = build_prompts(ws, cfg, data, variant)
+    score_fn = _scorer(ws, cfg, task, data.labels)
+    cal = label_baseline(ws, cfg, data, model_id, variant) if mode == "likelihood" else None
+    cells: list[dict] = []
+    total = len(rows) * samples
+    for s in range(samples):
+        params = params_for(cfg, s)
+        tasks = [Task(model_id, variant.name, r, s, p,
+                      cell_key(model_id, p, params, s, mode, data.labels, cal), mode, cal)
+                 for r, p in zip(rows, prompts, strict=True)]
+        hits = cached_outputs(ws, [t.key for t in tasks])
+        todo = [t for t in tasks if t.key not in hits]
+        for i in range(0, len(todo), 32):
+            if should_stop and should_stop():
+                break
+            part = todo[i:i + 32]
+            outs = _compute(ws, model_id, mode, part, params, data.labels)
+            store_outputs(ws, list(zip(part, outs, strict=True)))
+            hits.update({t.key: o for t, o in zip(part, outs, strict=True)})
+            _report(progress, len(cells) + len(hits), total, None)
+        done = [(t, hits[t.key]) for t in tasks if t.key in hits]
+        for (t, o), sco in zip(done, score_fn(done), strict=True):
+            cells.append({"row_id": t.row["row_id"], "sample": s, "output": o["output"],
+                          "parsed": sco.parsed, "score": sco.score, "passed": sco.passed,
+                          "error_kind": sco.error_kind, "latency_s": o["latency_s"],
+                          "input_tokens": o["input_tokens"], "output_tokens": o["output_tokens"],
+                          "cost_usd": o.get("cost_usd")})
+    first = [c for c in cells if c["sample"] == 0]
+    score, lo, hi = bootstrap_ci([c["score"] for c in first])
+    costs = [c["cost_usd"] for c in cells]
+    summary = {
+        "model": model_id, "name": variant.name, "n": len(first), "score": score,
+        "ci_low": lo, "ci_high": hi,
+        "invalid_rate": (sum(c["error_kind"] is not None for c in cells) / len(cells)
+                         if cells else None),
+        "latency_p50_ms": percentile([c["latency_s"] * 1000 for c in cells], 50),
+        "latency_p95_ms": percentile([c["latency_s"] * 1000 for c in cells], 95),
+        "cost_per_1k_usd": (None if not costs or any(c is None for c in costs)
+                            else 1000 * sum(costs) / len(costs)),
+    }
+    return VariantResult(cells, summary)
+

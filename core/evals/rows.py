@@ -1,0 +1,95 @@
+"""The rows an evaluation runs on: a split of a dataset version, or a seeded sample of it.
+
+Each row is a plain dict: `row_id` (the row's index in the version, stable across
+runs), `input`, `target`, `context` when mapped, and every column by its own name
+so templates can use any mapped column.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from core.datasets.errors import DatasetError
+from core.datasets.versions import SPLITS, Version, get_split, get_version, load_frame
+
+
+@dataclass
+class EvalRows:
+    version: Version
+    split: str
+    rows: list[dict]
+    train_rows: list[dict]
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def task(self) -> str:
+        return self.version.mapping.task
+
+
+def _row(frame, i: int, mapping) -> dict:
+    rec = {str(c): ("" if frame.iat[i, j] is None else str(frame.iat[i, j]))
+           for j, c in enumerate(frame.columns)}
+    rec.update(row_id=int(i), input=rec.get(mapping.input_col, ""),
+               target=rec.get(mapping.target_col, ""))
+    rec["context"] = rec.get(mapping.context_col, "") if mapping.context_col else ""
+    return rec
+
+
+def load_rows(ws, dataset: str, split: str = "test", *, limit: int | None = None,
+              seed: int = 0, version: int | None = None) -> EvalRows:
+    """Rows of `split` ("train", "validation", "test" or "all"); `limit` takes a seeded sample."""
+    v = get_version(ws, dataset, version)
+    frame = load_frame(ws, v)
+    m = v.mapping
+    sp = get_split(ws, v)
+    if split == "all":
+        idx = np.arange(len(frame))
+    elif split in SPLITS:
+        if sp is None:
+            raise DatasetError(
+                f"dataset '{dataset}' (version {v.number}) has no splits yet; make them on the "
+                f"Data page or with `ladder data split {dataset} --val 0.1 --test 0.1`.")
+        idx = sp.indices(split)
+        if len(idx) == 0:
+            raise DatasetError(f"the {split} split of '{dataset}' is empty; split again with a "
+                               f"larger {split} ratio.")
+    else:
+        raise DatasetError(f"unknown split '{split}'; use train, validation, test or all.")
+    if limit is not None:
+        if limit < 1:
+            raise DatasetError("--limit must be at least 1.")
+        if limit < len(idx):
+            idx = np.sort(np.random.default_rng(seed).choice(idx, size=limit, replace=False))
+    rows = [_row(frame, int(i), m) for i in idx]
+    rows = [r for r in rows if r["input"].strip() and r["target"].strip()]
+    train_idx = sp.indices("train") if sp is not None else np.arange(0)
+    train = [_row(frame, int(i), m) for i in train_idx]
+    train = [r for r in train if r["input"].strip() and r["target"].strip()]
+    labels: list[str] = []
+    if m.task == "classification":
+        col = frame[m.target_col].astype(str).str.strip()
+        labels = sorted(x for x in col.unique() if x)
+    return EvalRows(v, split, rows, train, labels)
+
+
+def fixed_examples(train_rows: list[dict], k: int, seed: int = 0,
+                   labels: list[str] | None = None) -> list[dict]:
+    """A seeded sample of k train rows, covering each label once before repeating one."""
+    if k <= 0 or not train_rows:
+        return []
+    rng = np.random.default_rng(seed)
+    order = [train_rows[i] for i in rng.permutation(len(train_rows))]
+    picked: list[dict] = []
+    if labels:
+        for lab in labels:
+            hit = next((r for r in order if r["target"] == lab and r not in picked), None)
+            if hit is not None and len(picked) < k:
+                picked.append(hit)
+    for r in order:
+        if len(picked) >= k:
+            break
+        if r not in picked:
+            picked.append(r)
+    return picked

@@ -1,0 +1,152 @@
+"""Leaderboards, verdicts, the rows x variants matrix and confusion matrices, from stored cells.
+
+With K samples per row, a row's answer is its majority answer (ties go to the
+earliest sample), its score is that answer's score, and its agreement is the
+share of samples equal to the majority; consistency is the mean agreement.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+
+from core.evals.stats import bootstrap_ci, compare_paired, percentile
+from core.evals.store import cells_frame, get_run
+
+INVALID_LABEL = "(invalid)"
+
+
+def row_results(cells: pd.DataFrame) -> pd.DataFrame:
+    """One line per (model, variant, row): majority answer, score, passed, agreement."""
+    out = []
+    for (model, variant, row_id), g in cells.groupby(["model_id", "variant", "row_id"], sort=True):
+        g = g.sort_values("sample")
+        answers = [p if p is not None and e is None else INVALID_LABEL
+                   for p, e in zip(g["parsed"], g["error_kind"], strict=True)]
+        counts = Counter(answers)
+        top = max(counts.values())
+        majority = next(a for a in answers if counts[a] == top)
+        chosen = g[[a == majority for a in answers]]
+        out.append({
+            "model_id": model, "variant": variant, "row_id": int(row_id), "answer": majority,
+            "output": chosen["output"].iloc[0], "score": float(chosen["score"].mean()),
+            "passed": bool(chosen["passed"].iloc[0]), "agreement": top / len(answers),
+            "samples": len(answers),
+        })
+    return pd.DataFrame(out)
+
+
+def leaderboard(ws, run_id: int) -> list[dict]:
+    """Per model and variant: the public leaderboard keys, best score first."""
+    run = get_run(ws, run_id)
+    cells = cells_frame(ws, run_id)
+    if cells.empty:
+        return []
+    rows = row_results(cells)
+    task = _task(ws, run)
+    board = []
+    for (model, variant), g in cells.groupby(["model_id", "variant"], sort=False):
+        r = rows[(rows["model_id"] == model) & (rows["variant"] == variant)]
+        score, lo, hi = bootstrap_ci(r["score"].to_numpy())
+        samples = int(r["samples"].max())
+        cost = g["cost_usd"]
+        entry = {
+            "model": model, "name": variant, "n": int(len(r)), "score": score,
+            "ci_low": lo, "ci_high": hi,
+            "consistency": float(r["agreement"].mean()) if samples > 1 else None,
+            "invalid_rate": float(g["error_kind"].notna().mean()),
+            "latency_p50_ms": percentile(g["latency_s"] * 1000, 50),
+            "latency_p95_ms": percentile(g["latency_s"] * 1000, 95),
+            "input_tokens_mean": float(g["input_tokens"].mean()),
+            "output_tokens_mean": float(g["output_tokens"].mean()),
+            "cost_per_1k_usd": None if cost.isna().any() else float(cost.mean() * 1000),
+        }
+        if task == "scale":
+            entry["mae"] = _mae(ws, run, r)
+        board.append(entry)
+    board.sort(key=lambda e: (-(e["score"] if not math.isnan(e["score"]) else -1), e["name"]))
+    return board
+
+
+def verdict(ws, run_id: int, board: list[dict] | None = None) -> dict | None:
+    """Paired test between the top two entries on the rows both answered."""
+    board = board if board is not None else leaderboard(ws, run_id)
+    if len(board) < 2:
+        return None
+    a, b = board[0], board[1]
+    rows = row_results(cells_frame(ws, run_id))
+
+    def scores(e):
+        r = rows[(rows["model_id"] == e["model"]) & (rows["variant"] == e["name"])]
+        return r.set_index("row_id")["score"]
+
+    sa, sb = scores(a), scores(b)
+    common = sa.index.intersection(sb.index)
+    label = (lambda e: e["name"]) if a["model"] == b["model"] else (
+        lambda e: e["model"] if a["name"] == b["name"] else f"{e['model']} / {e['name']}")
+    return compare_paired(label(a), sa.loc[common].to_numpy(), label(b), sb.loc[common].to_numpy())
+
+
+def matrix(ws, run_id: int, data_rows: list[dict] | None = None,
+           only_disagreements: bool = False) -> pd.DataFrame:
+    """Rows x (model, variant): the answer and pass/fail, optionally only rows that differ."""
+    rows = row_results(cells_frame(ws, run_id))
+    if rows.empty:
+        return pd.DataFrame()
+    rows["column"] = np.where(rows["model_id"].nunique() > 1,
+                              rows["model_id"] + " / " + rows["variant"], rows["variant"])
+    answers = rows.pivot(index="row_id", columns="column", values="answer")
+    passed = rows.pivot(index="row_id", columns="column", values="passed")
+    out = pd.DataFrame(index=answers.index)
+    if data_rows is not None:
+        by_id = {r["row_id"]: r for r in data_rows}
+        out["input"] = [by_id.get(i, {}).get("input", "") for i in out.index]
+        out["target"] = [by_id.get(i, {}).get("target", "") for i in out.index]
+    for col in answers.columns:
+        out[col] = answers[col]
+        out[f"{col} ✓"] = passed[col].map({True: "pass", False: "fail"})
+    if only_disagreements and len(answers.columns) > 1:
+        out = out[answers.nunique(axis=1) > 1]
+    return out
+
+
+def confusion(ws, run_id: int, variant: str, model: str | None = None,
+              targets: dict[int, str] | None = None) -> pd.DataFrame:
+    """Counts of (true label, answer) for one variant; invalid outputs get their own column."""
+    rows = row_results(cells_frame(ws, run_id))
+    r = rows[rows["variant"] == variant]
+    if model:
+        r = r[r["model_id"] == model]
+    if targets is None:
+        return pd.DataFrame()
+    truth = [targets.get(i, "") for i in r["row_id"]]
+    return pd.crosstab(pd.Series(truth, name="true"), pd.Series(list(r["answer"]), name="answer"))
+
+
+def _task(ws, run: dict) -> str:
+    from core.datasets.versions import get_version
+
+    try:
+        return get_version(ws, run["dataset"]).mapping.task
+    except Exception:  # the dataset may have been deleted since; the run stays readable
+        return "classification"
+
+
+def _mae(ws, run: dict, r: pd.DataFrame) -> float | None:
+    from core.evals.rows import load_rows
+
+    try:
+        data = load_rows(ws, run["config"]["dataset"], run["config"]["split"])
+    except Exception:
+        return None
+    target = {row["row_id"]: row["target"] for row in data.rows}
+    errs = []
+    for rid, ans in zip(r["row_id"], r["answer"], strict=True):
+        try:
+            errs.append(abs(float(ans) - float(target[rid])))
+        except (ValueError, KeyError):
+            continue
+    return float(np.mean(errs)) if errs else None

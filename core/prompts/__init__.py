@@ -1,0 +1,1 @@
+"""Prompt templates, variants and safe rendering."""
