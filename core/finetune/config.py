@@ -1,0 +1,212 @@
+"""What a fine-tuning run is: every knob, with help text, presets and `--set key=value` parsing.
+
+The config is saved as the run's config.json and read back by the worker, so
+a run can be repeated or resumed from its folder alone. Unknown names fail
+(`extra="forbid"`) with the closest known names suggested.
+
+Trade-off: one flat model instead of nested sections (LoRA, optimizer, early
+stopping). Flat names are what `--set` and the page's "Advanced" form use, and
+a typo can be matched against one list of names.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+
+class FinetuneError(Exception):
+    """A run cannot be configured or started; the message says what to change."""
+
+
+class FinetuneConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    # -- what to train on
+    base_model: str = Field(description="Registry id of the local model to fine-tune.")
+    dataset: str = Field(description="Dataset name; its train/validation/test split is used.")
+    dataset_version: int | None = Field(default=None, description="Version number; latest when unset.")
+    dataset_hash: str | None = Field(default=None, description="Filled in at start: the version's content hash.")
+    train_split: str = Field(default="train", description="Split the model learns from.")
+    eval_split: str = Field(default="validation", description="Split for validation loss, score and early stopping.")
+    test_split: str = Field(default="test", description="Split for the before/after comparison.")
+    variant: dict | None = Field(default=None, description="The prompt variant (as a dict) used for training and before/after; a zero-shot default when unset.")
+    # -- method
+    method: Literal["lora", "full"] = Field(default="lora", description="LoRA adapters (small, fast) or full fine-tuning of every weight.")
+    lora_r: int = Field(default=8, ge=1, le=512, description="LoRA rank: capacity of the adapter; 8-16 is typical.")
+    lora_alpha: int = Field(default=16, ge=1, le=2048, description="LoRA scaling; usually 2 x r.")
+    lora_dropout: float = Field(default=0.05, ge=0.0, lt=1.0, description="Dropout on the adapter input; raise it (0.1) against overfitting.")
+    target_modules: Literal["attention", "all_linear"] = Field(default="attention", description="Adapt attention projections only, or every linear layer (more capacity, slower).")
+    # -- optimisation
+    lr: float = Field(default=2e-4, description="Peak learning rate (LoRA: 1e-4..1e-3; full: 1e-5..5e-5).")
+    scheduler: Literal["linear", "cosine", "constant"] = Field(default="linear", description="How the learning rate decays after warm-up.")
+    warmup_ratio: float = Field(default=0.05, ge=0.0, lt=1.0, description="Share of steps spent warming the learning rate up from 0.")
+    epochs: float = Field(default=1.0, gt=0, le=100, description="Passes over the train split (ignored when max_steps > 0).")
+    max_steps: int = Field(default=0, ge=0, description="Stop after this many optimizer steps; 0 = use epochs.")
+    batch_size: int = Field(default=8, description="Rows per step on each device.")
+    grad_accum: int = Field(default=1, ge=1, le=1024, description="Steps accumulated before an update (effective batch = batch_size x grad_accum).")
+    max_seq_len: int = Field(default=256, ge=8, le=32768, description="Longest prompt + answer in tokens; longer rows are refused before start.")
+    weight_decay: float = Field(default=0.0, ge=0.0, le=1.0, description="L2-style decay; 0.01-0.1 counters overfitting.")
+    optimizer: Literal["adamw", "rmsprop", "sgd", "adafactor"] = Field(default="adamw", description="AdamW (default), RMSprop, SGD with momentum 0.9, or Adafactor (least memory).")
+    precision: Literal["bf16", "fp32"] = Field(default="bf16", description="bf16 where the device supports it (about 2x faster here), else fp32.")
+    seed: int = Field(default=0, description="Seed for data order and adapter initialisation.")
+    # -- monitoring
+    eval_every: int = Field(default=20, ge=1, description="Evaluate (and checkpoint) every N steps.")
+    eval_rows: int = Field(default=32, ge=0, le=10000, description="Validation rows scored for the task score at each evaluation (0 = loss only).")
+    early_stopping_metric: Literal["val_loss", "val_score"] = Field(default="val_loss", description="What early stopping and the best checkpoint follow.")
+    early_stopping_patience: int = Field(default=3, ge=0, le=100, description="Stop after this many evaluations without improvement; 0 = off.")
+    early_stopping_min_delta: float = Field(default=0.0, ge=0.0, description="Smallest change that counts as an improvement.")
+    overfit_patience: int = Field(default=2, ge=1, le=100, description="Overfitting alarm: validation loss rising for this many evaluations while train loss falls.")
+    overfit_gap: float = Field(default=0.15, ge=0.0, le=1.0, description="Overfitting alarm: train score minus validation score above this.")
+    underfit_loss: float = Field(default=1.0, ge=0.0, description="Underfitting hint: train and validation loss both above this after 3 evaluations.")
+    # -- results
+    before_after: bool = Field(default=True, description="Score the base and the fine-tuned model on the test split at the end.")
+    test_rows: int = Field(default=0, ge=0, description="Test rows for before/after; 0 = all.")
+    export_merged: bool = Field(default=False, description="Also save a merged model (base + adapter) at the end.")
+
+    @model_validator(mode="after")
+    def _check(self) -> FinetuneConfig:
+        if not self.lr > 0:
+            raise ValueError(f"lr must be positive (got {self.lr}); try 2e-4 for LoRA or 2e-5 for full fine-tuning")
+        if self.lr >= 1:
+            raise ValueError(f"lr {self.lr} is far too large; learning rates are like 2e-4")
+        if self.batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1 (got {self.batch_size}); try 8")
+        if self.early_stopping_metric == "val_score" and self.eval_rows == 0:
+            raise ValueError("early_stopping_metric=val_score needs validation rows to score; "
+                             "set eval_rows above 0 (e.g. 32) or use val_loss")
+        if self.variant is not None:
+            from core.prompts.variants import Variant
+
+            v = Variant(**self.variant)
+            if v.few_shot:
+                raise ValueError("the variant uses few-shot examples; fine-tuning teaches with the "
+                                 "whole train split, so use a zero-shot variant (few_shot 0)")
+        return self
+
+    @property
+    def effective_batch(self) -> int:
+        return self.batch_size * self.grad_accum
+
+
+PRESETS: dict[str, dict] = {
+    "quick": dict(method="lora", lora_r=8, lora_alpha=16, target_modules="attention", lr=1e-3,
+                  max_steps=60, batch_size=8, eval_every=15, eval_rows=24,
+                  early_stopping_patience=3, warmup_ratio=0.05),
+    "balanced": dict(method="lora", lora_r=16, lora_alpha=32, target_modules="all_linear",
+                     lr=5e-4, epochs=2.0, max_steps=0, batch_size=8, eval_every=25,
+                     eval_rows=48, early_stopping_patience=3, scheduler="cosine"),
+    "thorough": dict(method="lora", lora_r=32, lora_alpha=64, target_modules="all_linear",
+                     lr=3e-4, epochs=4.0, max_steps=0, batch_size=8, eval_every=25,
+                     eval_rows=96, early_stopping_patience=4, scheduler="cosine",
+                     weight_decay=0.01, lora_dropout=0.1),
+}
+PRESET_HELP = {
+    "quick": "60 LoRA steps on attention: a first answer in minutes on a CPU.",
+    "balanced": "2 epochs of LoRA r=16 on every linear layer.",
+    "thorough": "4 epochs, r=32, decay and dropout, early stopping with patience 4.",
+}
+SETTABLE = [n for n in FinetuneConfig.model_fields if n not in ("base_model", "dataset")]
+# Names users bring from transformers/peft, accepted by `--set` and used for suggestions.
+ALIASES = {
+    "learning_rate": "lr", "num_train_epochs": "epochs", "epoch": "epochs",
+    "per_device_train_batch_size": "batch_size", "gradient_accumulation_steps": "grad_accum",
+    "warmup": "warmup_ratio", "warmup_steps": "warmup_ratio", "r": "lora_r",
+    "alpha": "lora_alpha", "dropout": "lora_dropout", "lr_scheduler_type": "scheduler",
+    "optim": "optimizer", "eval_steps": "eval_every", "max_length": "max_seq_len",
+    "patience": "early_stopping_patience",
+}
+
+
+def describe_error(err: ValidationError) -> str:
+    """One readable line per problem, naming the setting and what it is for."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(x) for x in e.get("loc", ()))
+        msg = e.get("msg", "").removeprefix("Value error, ")
+        if e.get("type") == "extra_forbidden":
+            parts.append(unknown_setting(loc))
+            continue
+        info = FinetuneConfig.model_fields.get(loc)
+        hint = f" ({info.description})" if info and info.description else ""
+        parts.append(f"{loc}: {msg}{hint}" if loc else msg)
+    return "; ".join(parts)
+
+
+def unknown_setting(name: str) -> str:
+    close = []
+    for c in difflib.get_close_matches(name, SETTABLE + list(ALIASES), n=4, cutoff=0.5):
+        c = ALIASES.get(c, c)
+        if c not in close:
+            close.append(c)
+    close = close[:3]
+    hint = f"did you mean {', '.join(close)}?" if close else f"known settings: {', '.join(SETTABLE)}"
+    return f"unknown setting name '{name}'; {hint}"
+
+
+def _coerce(name: str, text: str):
+    """Turn `--set` text into the field's type: numbers, booleans, null, JSON for dicts."""
+    info = FinetuneConfig.model_fields[name]
+    ann = str(info.annotation)
+    t = text.strip()
+    if t.lower() in ("none", "null", "") and "None" in ann:
+        return None
+    if "bool" in ann:
+        if t.lower() in ("1", "true", "yes", "on"):
+            return True
+        if t.lower() in ("0", "false", "no", "off"):
+            return False
+        raise FinetuneError(f"{name} takes true or false, not '{text}'")
+    if "dict" in ann:
+        try:
+            return json.loads(t)
+        except ValueError:
+            raise FinetuneError(f"{name} takes a JSON object, e.g. {{\"name\": \"v\", \"template\": \"{{input}}\"}}") from None
+    if "int" in ann and "float" not in ann:
+        try:
+            f = float(t)
+        except ValueError:
+            raise FinetuneError(f"{name} takes a whole number, not '{text}'") from None
+        if f != int(f):
+            raise FinetuneError(f"{name} takes a whole number, not '{text}'")
+        return int(f)
+    if "float" in ann:
+        try:
+            return float(t)
+        except ValueError:
+            raise FinetuneError(f"{name} takes a number such as 2e-4, not '{text}'") from None
+    return t
+
+
+def parse_sets(items: list[str]) -> dict:
+    """`["lr=1e-4", "epochs=2"]` -> `{"lr": 0.0001, "epochs": 2.0}`.
+
+    >>> parse_sets(["lr=1e-4", "target_modules=all_linear", "max_steps=30"])
+    {'lr': 0.0001, 'target_modules': 'all_linear', 'max_steps': 30}
+    """
+    out: dict = {}
+    for item in items or []:
+        if "=" not in item:
+            raise FinetuneError(f"'{item}' is not key=value; write e.g. --set lr=1e-4")
+        key, value = item.split("=", 1)
+        key = key.strip().replace("-", "_")
+        key = ALIASES.get(key, key)
+        if key not in FinetuneConfig.model_fields:
+            raise FinetuneError(unknown_setting(key))
+        out[key] = _coerce(key, value)
+    return out
+
+
+def build_config(base_model: str, dataset: str, preset: str | None = "quick",
+                 overrides: dict | None = None) -> FinetuneConfig:
+    """Preset values, then explicit overrides; every problem in one FinetuneError."""
+    if preset is not None and preset not in PRESETS:
+        raise FinetuneError(f"unknown preset '{preset}'; use one of {', '.join(PRESETS)}")
+    values = {**(PRESETS[preset] if preset else {}), **(overrides or {})}
+    try:
+        return FinetuneConfig(base_model=base_model, dataset=dataset, **values)
+    except ValidationError as e:
+        raise FinetuneError(describe_error(e)) from None

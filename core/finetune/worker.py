@@ -1,0 +1,112 @@
+"""`python -m core.finetune.worker RUN_DIR`: the process that runs one fine-tuning job.
+
+It reads RUN_DIR/config.json, trains (resuming from the last checkpoint when
+there is one), saves the adapter in PEFT format, registers it as the model
+`BASE+RUN`, scores base and fine-tuned model on the test split with the same
+prompt, and writes RUN_DIR/results.json. The same command runs unchanged
+under `accelerate launch` (several processes or GPUs): every rank trains, rank
+0 alone writes files, registers and scores.
+
+Trade-off: one process per run (start-up costs ~5-10 s of imports) in exchange
+for a run that survives the dashboard, can be killed cleanly, and is exactly
+what a user can run by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from core.finetune.config import FinetuneConfig, FinetuneError
+from core.jobs.worker import JobContext, run_job
+
+
+def model_id_for(base_id: str, run_id: str) -> str:
+    """`BASE+RUN`, shortened from the base side to fit the 80-character id limit.
+
+    >>> model_id_for("smollm2-135m-instruct", "ft-250612-142233-a3")
+    'smollm2-135m-instruct+ft-250612-142233-a3'
+    """
+    room = 80 - len(run_id) - 1
+    return f"{base_id[:room]}+{run_id}"
+
+
+def register(ws, base_spec, run_id: str, path: str, method: str) -> str:
+    from core.models.registry import build_spec
+
+    model_id = model_id_for(base_spec.id, run_id)
+    if ws.registry.exists(model_id):
+        return model_id
+    fields = dict(id=model_id, hourly_cost=base_spec.hourly_cost or 0.0,
+                  notes=f"fine-tuned from {base_spec.id} by run {run_id}")
+    if method == "lora":
+        fields.update(kind="adapter", source=path, base_model=base_spec.id)
+    else:
+        fields.update(kind="folder", source=path)
+    ws.registry.add(build_spec(**fields))
+    return model_id
+
+
+def test_rows(data, limit: int) -> list[dict]:
+    """The test split in the evaluation engine's row format."""
+    rows = []
+    for i, (v, t, c) in enumerate(zip(data.test.values, data.test.targets, data.test.contexts,
+                                      strict=True)):
+        rows.append({**v, "row_id": data.test.index[i], "input": v.get("input", ""),
+                     "target": t, "context": c})
+    return rows[:limit] if limit else rows
+
+
+def body(ctx: JobContext) -> dict:
+    from core.finetune.plan import check_base_model, load_run_data
+    from core.finetune.train import export_merged, run_training
+    from core.models.local import materialize, pick_device
+    from core.workspace import open_workspace
+
+    ws = open_workspace()
+    cfg = FinetuneConfig(**ctx.config())
+    problems: list[str] = []
+    spec = check_base_model(ws, cfg, problems)
+    data = load_run_data(ws, cfg, problems)
+    if problems:
+        raise FinetuneError(" ".join(problems))
+    device = pick_device(ws.settings.device)
+    ctx.status(phase="preparing the model")
+    path = materialize(spec, ws.settings.model_cache, progress=ctx.log)
+    ctx.check_cancel()
+    result = run_training(ctx, ws, cfg, data, path, device, spec.trust_remote_code)
+    if result.get("state") == "cancelled" or not ctx.is_main:
+        return result
+    state = result.pop("state", "succeeded")
+    result["model_id"] = register(ws, spec, ctx.job_id, result["adapter_path"], cfg.method)
+    ctx.log(f"registered model {result['model_id']}")
+    if cfg.export_merged and cfg.method == "lora":
+        ctx.status(phase="merging")
+        result["merged_path"] = str(export_merged(ws, ctx.run_dir, path))
+    rows = test_rows(data, cfg.test_rows)
+    if cfg.before_after and rows:
+        from core.finetune.scoring import before_after
+
+        ctx.status(phase="before/after on the test split")
+        from core.prompts.variants import Variant
+
+        ba = before_after(ws, spec.id, result["model_id"], Variant(**cfg.variant), rows,
+                          data.task, data.labels, progress=ctx.log)
+        result.update(ba)
+        ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')}")
+    (ctx.run_dir / "results.json").write_text(json.dumps(result, indent=1, default=str))
+    result["state"] = state
+    return result
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 1 or not Path(argv[0]).is_dir():
+        print("usage: python -m core.finetune.worker RUN_DIR  (a run folder made by "
+              "`ladder finetune start`)", file=sys.stderr)
+        return 2
+    return run_job(argv[0], body)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
