@@ -1,0 +1,1 @@
+"""Model comparison: the cost model, the quality/cost frontier, break-even volume, the decision."""

@@ -1,0 +1,136 @@
+"""The decision: which option to use at the user's volume, score floor and latency ceiling.
+
+It picks the cheapest option that meets the score and latency requirements at
+the stated monthly volume, and shows the evidence: whether score differences are
+significant, the break-even volume between the advanced model and each cheaper
+(usually fine-tuned) option, and guidance on when fine-tuning pays, each point
+checked against the user's own numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from core.compare.cost import Option, break_even_volume
+
+
+@dataclass(frozen=True)
+class Requirements:
+    volume_per_month: float
+    min_score: float = 0.0
+    max_latency_ms: float | None = None
+    horizon_months: float = 12.0
+    data_in_house: bool = False
+
+    def __post_init__(self) -> None:
+        v = self.volume_per_month
+        if not isinstance(v, int | float) or math.isnan(v) or v <= 0 or math.isinf(v):
+            raise ValueError("the monthly volume must be a positive number of requests, "
+                             "e.g. 50000")
+        if not 0 <= self.min_score <= 1:
+            raise ValueError("the minimum score must be between 0 and 1 (e.g. 0.8 for 80%)")
+        if self.max_latency_ms is not None and self.max_latency_ms <= 0:
+            raise ValueError("the maximum latency must be a positive number of milliseconds")
+        if self.horizon_months <= 0:
+            raise ValueError("the horizon must be a positive number of months")
+
+
+@dataclass
+class Decision:
+    recommended: Option | None
+    reason: str
+    eligible: list[str]
+    rejected: dict[str, str]
+    monthly_costs: dict[str, float]
+    break_even: list[dict] = field(default_factory=list)
+    guidance: list[dict] = field(default_factory=list)
+    significance: dict | None = None
+
+    def record(self) -> dict:
+        return {
+            "recommendation": self.recommended.name if self.recommended else None,
+            "reason": self.reason, "eligible": self.eligible, "rejected": self.rejected,
+            "monthly_costs_usd": self.monthly_costs, "break_even": self.break_even,
+            "guidance": self.guidance, "significance": self.significance,
+        }
+
+
+def decide(options: list[Option], req: Requirements, *, significance: dict | None = None,
+           task: str = "classification", train_rows: int = 0) -> Decision:
+    """Recommend an option and explain why, from measured options and the user's requirements."""
+    if not options:
+        raise ValueError("no options to compare: run at least one model first")
+    costs = {o.name: o.monthly_cost(req.volume_per_month, req.horizon_months) for o in options}
+    rejected: dict[str, str] = {}
+    for o in options:
+        if req.data_in_house and o.kind == "openai":
+            rejected[o.name] = "a hosted model, but your data must stay in-house"
+        elif not o.score >= req.min_score:
+            rejected[o.name] = f"score {o.score:.3f} is below the minimum {req.min_score:.3f}"
+        elif req.max_latency_ms is not None and not o.latency_p95_ms <= req.max_latency_ms:
+            rejected[o.name] = (f"p95 latency {o.latency_p95_ms:.0f} ms is above the limit "
+                                f"{req.max_latency_ms:.0f} ms")
+    eligible = [o for o in options if o.name not in rejected]
+    advanced = max(options, key=lambda o: (o.score, o.per_request_usd))
+    bes = []
+    for o in options:
+        if o is advanced:
+            continue
+        v = break_even_volume(advanced, o, req.horizon_months)
+        bes.append({"advanced": advanced.name, "option": o.name, "requests_per_month": v,
+                    "text": _be_text(advanced, o, v)})
+    if not eligible:
+        return Decision(None, "No option meets the requirements: lower the minimum score, "
+                        "raise the latency limit, or improve an option (prompt, data, "
+                        "fine-tuning).", [], rejected, costs, bes,
+                        _guidance(options, req, advanced, bes, task, train_rows), significance)
+    best = min(eligible, key=lambda o: (round(costs[o.name], 9), -o.score))
+    reason = (f"{best.name} meets the minimum score ({best.score:.3f} >= {req.min_score:.3f})"
+              + (f" and the latency limit (p95 {best.latency_p95_ms:.0f} ms)"
+                 if req.max_latency_ms is not None else "")
+              + f" at the lowest monthly cost: ${costs[best.name]:,.2f} for "
+              f"{req.volume_per_month:,.0f} requests/month over a {req.horizon_months:g}-month "
+              "horizon.")
+    return Decision(best, reason, [o.name for o in eligible], rejected, costs, bes,
+                    _guidance(options, req, advanced, bes, task, train_rows), significance)
+
+
+def _be_text(a: Option, b: Option, v: float | None) -> str:
+    if v is None:
+        return f"{b.name} never becomes cheaper than {a.name}."
+    if v == 0:
+        return f"{b.name} is cheaper than {a.name} at every volume."
+    return f"{b.name} becomes cheaper than {a.name} above {v:,.0f} requests/month."
+
+
+def _guidance(options, req, advanced, bes, task, train_rows) -> list[dict]:
+    tuned = [o for o in options if o.kind == "adapter"]
+    be_values = [b["requests_per_month"] for b in bes
+                 if b["option"] in {o.name for o in tuned} and b["requests_per_month"] is not None]
+    fast_enough = [o.name for o in tuned if req.max_latency_ms is not None
+                   and o.latency_p95_ms <= req.max_latency_ms]
+    out = [
+        {"criterion": "High volume",
+         "holds": bool(be_values) and req.volume_per_month >= min(be_values),
+         "detail": (f"your {req.volume_per_month:,.0f} requests/month vs a break-even of "
+                    f"{min(be_values):,.0f}" if be_values else
+                    "no fine-tuned option breaks even yet (fine-tune one and compare it)")},
+        {"criterion": "Narrow task",
+         "holds": task in ("classification", "scale"),
+         "detail": f"the task is {task.replace('_', ' ')}; narrow tasks suit small tuned models"},
+        {"criterion": "Strict latency",
+         "holds": bool(fast_enough) and req.max_latency_ms is not None
+                  and advanced.latency_p95_ms > req.max_latency_ms,
+         "detail": (f"limit {req.max_latency_ms:.0f} ms; {advanced.name} p95 "
+                    f"{advanced.latency_p95_ms:.0f} ms" if req.max_latency_ms is not None
+                    else "no latency limit given")},
+        {"criterion": "Enough labelled data",
+         "holds": train_rows >= 200,
+         "detail": f"{train_rows} labelled train rows (a few hundred is a useful minimum)"},
+        {"criterion": "Data must stay in-house",
+         "holds": req.data_in_house,
+         "detail": "you said the data must stay in-house: local models only"
+                   if req.data_in_house else "hosted models are allowed"},
+    ]
+    return out

@@ -1,0 +1,1 @@
+"""The decision report: a summary of every rung and the recommendation, as Markdown or HTML."""

@@ -1,0 +1,184 @@
+"""The decision report as Markdown or as one self-contained HTML file with its charts.
+
+The HTML embeds plotly.js once (no network needed to open it) and escapes every
+value that came from data or models, so a report cannot run scripts it was not
+built with. API keys never appear: the report is built from stored records, and
+the registry stores only the names of key variables.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from pathlib import Path
+
+from core.compare.decision import Requirements
+from core.report.summary import ladder_summary
+
+
+def _pct(x) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x * 100:.1f}%"
+
+
+def _ci(e: dict) -> str:
+    return f"{_pct(e['score'])} [{_pct(e['ci_low'])}, {_pct(e['ci_high'])}]"
+
+
+def markdown(s: dict) -> str:
+    out = [f"# Tuning Ladder decision report: {s['dataset']}", "",
+           f"**Recommendation.** {s['recommendation']}", ""]
+    d = s.get("data")
+    out += ["## Data quality", ""]
+    if d:
+        out.append(f"Version {d['version']}: {d['rows']} rows, task {d['task']}, "
+                   f"split {d['split'] or 'not made yet'}.")
+        if d["quality"]:
+            out += ["", "| finding | value |", "|---|---|"]
+            out += [f"| {k.replace('_', ' ')} | {v} |" for k, v in d["quality"].items()]
+        else:
+            out.append("No quality report computed yet.")
+    else:
+        out.append("No dataset.")
+    out += ["", "## 1 · Prompt Lab", ""]
+    lab = s.get("prompt_lab")
+    if lab and lab["best"]:
+        out += [f"Model `{lab['model']}`, run #{lab['run_id']}. Best variant: "
+                f"**{lab['best']['name']}** {_ci(lab['best'])}.", f"{lab['verdict'] or ''}", "",
+                "| variant | score [95% CI] | consistency | invalid | p50 ms | $/1k |",
+                "|---|---|---|---|---|---|"]
+        for e in lab["variants"]:
+            out.append(f"| {e['name']} | {_ci(e)} | {_pct(e['consistency'])} | "
+                       f"{_pct(e['invalid_rate'])} | {e['latency_p50_ms']:.0f} | "
+                       f"{_money(e['cost_per_1k_usd'])} |")
+    else:
+        out.append("Not run yet.")
+    out += ["", "## 2 · Dynamic prompts", ""]
+    dyn = s.get("dynamic")
+    if dyn and dyn.get("gain") is not None:
+        out.append(f"{dyn['dynamic']} vs {dyn['static']}: {dyn['gain'] * 100:+.1f} points "
+                   f"(95% CI {dyn['gain_ci'][0] * 100:+.1f} to {dyn['gain_ci'][1] * 100:+.1f}). "
+                   f"{dyn['verdict']}")
+    else:
+        out.append("Not run yet.")
+    out += ["", "## 3 · Model comparison", ""]
+    comp = s.get("comparison")
+    if comp:
+        out += ["| model | variant | score [95% CI] | p50 ms | p95 ms | $/1k requests |",
+                "|---|---|---|---|---|---|"]
+        for m in comp["models"]:
+            out.append(f"| {m['model']} | {m['variant']} | {_ci(m)} | {m['latency_p50_ms']:.0f} "
+                       f"| {m['latency_p95_ms']:.0f} | {_money(m['cost_per_1k_usd'])} |")
+        dec = comp["decision"]
+        out += ["", f"At {comp['volume_per_month']:,.0f} requests/month: {dec['reason']}"]
+        out += [f"- {b['text']}" for b in dec["break_even"]]
+        if dec.get("significance"):
+            out.append(f"- Significance: {dec['significance']['verdict']}")
+        out += ["", "When fine-tuning tends to pay, checked against your numbers:", ""]
+        out += [f"- {'✔' if g['holds'] else '✘'} {g['criterion']}: {g['detail']}"
+                for g in dec["guidance"]]
+    else:
+        out.append("Not run yet.")
+    out += ["", "## 4 · Fine-tuning", ""]
+    ft = s.get("finetune")
+    if ft and ft.get("before") and ft.get("after"):
+        out.append(f"Run {ft['run_id']} ({ft['base_model']} → `{ft['model_id']}`): before "
+                   f"{_ci(ft['before'])}, after {_ci(ft['after'])}.")
+    else:
+        out.append("No finished fine-tune run yet.")
+    return "\n".join(out) + "\n"
+
+
+def _money(x) -> str:
+    return "—" if x is None else f"${x:.4f}"
+
+
+def html_report(ws, s: dict, req: Requirements) -> str:
+    import plotly.io as pio
+
+    from core.compare.service import latencies_ms, options_from_run
+    from core.report.charts import latency_box, leaderboard_bars, monthly_cost, score_vs_cost
+
+    figs = []
+    if s.get("prompt_lab") and s["prompt_lab"]["variants"]:
+        figs.append(leaderboard_bars(s["prompt_lab"]["variants"]))
+    if s.get("comparison"):
+        rid = s["comparison"]["run_id"]
+        opts = options_from_run(ws, rid)
+        figs += [score_vs_cost(opts), monthly_cost(opts, req.volume_per_month,
+                                                   req.horizon_months),
+                 latency_box(latencies_ms(ws, rid))]
+    parts = [pio.to_html(f, full_html=False, include_plotlyjs=(i == 0))
+             for i, f in enumerate(figs)]
+    body = _md_to_html(markdown(s))
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>Tuning Ladder report"
+            "</title><style>body{font-family:system-ui,sans-serif;max-width:1000px;margin:2em "
+            "auto;padding:0 1em;color:#222}table{border-collapse:collapse}td,th{border:1px solid "
+            "#ccc;padding:4px 8px}h1{font-size:1.6em}</style></head><body>" + body
+            + "<h2>Charts</h2>" + ("".join(parts) or "<p>No charts yet.</p>")
+            + "</body></html>")
+
+
+def _md_to_html(md: str) -> str:
+    """The small Markdown subset the report uses: headings, tables, bullets, bold, code."""
+    import re
+
+    out, table = [], []
+
+    def inline(t: str) -> str:
+        t = html.escape(t)
+        t = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", t)
+        return re.sub(r"`(.+?)`", r"<code>\1</code>", t)
+
+    def flush():
+        if table:
+            rows = [r for r in table if not set(r.replace("|", "").strip()) <= {"-"}]
+            cells = [[c.strip() for c in r.strip("|").split("|")] for r in rows]
+            out.append("<table>" + "".join(
+                "<tr>" + "".join(f"<{'th' if i == 0 else 'td'}>{inline(c)}</{'th' if i == 0 else 'td'}>"
+                                 for c in row) + "</tr>" for i, row in enumerate(cells)) + "</table>")
+            table.clear()
+
+    for line in md.splitlines():
+        if line.startswith("|"):
+            table.append(line)
+            continue
+        flush()
+        if line.startswith("# "):
+            out.append(f"<h1>{inline(line[2:])}</h1>")
+        elif line.startswith("## "):
+            out.append(f"<h2>{inline(line[3:])}</h2>")
+        elif line.startswith("- "):
+            out.append(f"<li>{inline(line[2:])}</li>")
+        elif line.strip():
+            out.append(f"<p>{inline(line)}</p>")
+    flush()
+    return "\n".join(out)
+
+
+def results_csv(ws, s: dict) -> bytes:
+    """Every leaderboard line of the report as CSV (formula-escaped)."""
+    import pandas as pd
+
+    from core.datasets.export import to_bytes
+
+    rows = []
+    for section in ("prompt_lab", "dynamic"):
+        for e in (s.get(section) or {}).get("variants", []) or []:
+            rows.append({"section": section, **{k: e.get(k) for k in (
+                "model", "name", "n", "score", "ci_low", "ci_high", "consistency",
+                "invalid_rate", "latency_p50_ms", "latency_p95_ms", "cost_per_1k_usd")}})
+    for m in (s.get("comparison") or {}).get("models", []):
+        rows.append({"section": "comparison", "name": m["variant"], **{k: m.get(k) for k in (
+            "model", "n", "score", "ci_low", "ci_high", "consistency", "invalid_rate",
+            "latency_p50_ms", "latency_p95_ms", "cost_per_1k_usd")}})
+    return to_bytes(pd.DataFrame(rows), "csv")
+
+
+def write_report(ws, dataset: str, out: Path, req: Requirements) -> Path:
+    s = ladder_summary(ws, dataset, req)
+    text = html_report(ws, s, req) if out.suffix.lower() == ".html" else markdown(s)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

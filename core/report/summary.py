@@ -1,0 +1,174 @@
+"""What the evidence says so far, rung by rung, for one dataset.
+
+Each section reads the newest finished records (quality report, Prompt Lab run,
+dynamic-prompt run, comparison run, fine-tune run) and states its result in a
+sentence; a rung with no record yet says so instead of guessing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+from core.compare.decision import Requirements, decide
+from core.compare.service import (
+    model_significance,
+    options_from_run,
+    run_errors,
+    throughput,
+)
+from core.evals.store import get_run, list_runs
+from core.evals.summary import leaderboard, verdict
+
+MODEL_KEYS = ("model", "variant", "n", "score", "ci_low", "ci_high", "consistency", "invalid_rate",
+              "latency_p50_ms", "latency_p95_ms", "input_tokens_mean", "output_tokens_mean",
+              "cost_per_request_usd", "cost_per_1k_usd", "throughput_rps")
+
+
+def compare_summary(ws, run_id: int, req: Requirements, prep_hours: float = 0.0,
+                    prep_rate: float = 0.0) -> dict:
+    """Per model: score, CI, latency, cost; the decision and the break-even volume."""
+    board = leaderboard(ws, run_id)
+    tput = throughput(ws, run_id)
+    models = []
+    for e in board:
+        cost = e["cost_per_1k_usd"]
+        models.append({
+            "model": e["model"], "variant": e["name"], "n": e["n"], "score": e["score"],
+            "ci_low": e["ci_low"], "ci_high": e["ci_high"], "consistency": e["consistency"],
+            "invalid_rate": e["invalid_rate"], "latency_p50_ms": e["latency_p50_ms"],
+            "latency_p95_ms": e["latency_p95_ms"], "input_tokens_mean": e["input_tokens_mean"],
+            "output_tokens_mean": e["output_tokens_mean"],
+            "cost_per_request_usd": None if cost is None else cost / 1000,
+            "cost_per_1k_usd": cost, "throughput_rps": tput.get(e["model"], math.nan)})
+    options = options_from_run(ws, run_id, prep_hours, prep_rate)
+    sig = (model_significance(ws, run_id, board[0]["model"], board[1]["model"])
+           if len(board) > 1 else None)
+    task, train_rows = _task_and_train(ws, get_run(ws, run_id)["dataset"])
+    decision = decide(options, req, significance=sig, task=task, train_rows=train_rows)
+    return {"run_id": run_id, "models": models, "recommendation": decision.record()[
+        "recommendation"], "break_even_requests_per_month": _headline_break_even(decision,
+                                                                                 options),
+            "decision": decision.record(), "errors": run_errors(ws, run_id),
+            "volume_per_month": req.volume_per_month}
+
+
+def _headline_break_even(decision, options) -> float | None:
+    """The fine-tuned option's break-even against the advanced one (else the recommended's)."""
+    tuned = {o.name for o in options if o.kind == "adapter"}
+    rec = decision.recommended.name if decision.recommended else None
+    for b in decision.break_even:
+        if b["option"] in tuned:
+            return b["requests_per_month"]
+    for b in decision.break_even:
+        if b["option"] == rec:
+            return b["requests_per_month"]
+    return None
+
+
+def _task_and_train(ws, dataset: str) -> tuple[str, int]:
+    try:
+        from core.datasets.versions import get_split, get_version
+
+        v = get_version(ws, dataset)
+        sp = get_split(ws, v)
+        return v.mapping.task, (sp.sizes()["train"] if sp is not None else 0)
+    except Exception:  # a deleted dataset leaves its runs readable
+        return "classification", 0
+
+
+def _is_dynamic(cfg: dict) -> bool:
+    return bool(cfg.get("kb")) or any(v.get("few_shot_mode") == "similar"
+                                      for v in cfg.get("variants", []))
+
+
+def _runs(ws, dataset: str) -> list[dict]:
+    out = []
+    for r in list_runs(ws, dataset):
+        if r["status"] != "done":
+            continue
+        out.append(get_run(ws, r["id"]))
+    return out
+
+
+def ladder_summary(ws, dataset: str, req: Requirements | None = None) -> dict:
+    """Every rung's newest result for `dataset`, and the recommendation."""
+    req = req or Requirements(10_000)
+    runs = _runs(ws, dataset)
+    out: dict = {"dataset": dataset, "data": _data_section(ws, dataset)}
+    lab = next((r for r in runs if not r["config"].get("pairs") and not _is_dynamic(r["config"])),
+               None)
+    out["prompt_lab"] = _lab_section(ws, lab) if lab else None
+    dyn = next((r for r in runs if _is_dynamic(r["config"])), None)
+    out["dynamic"] = _dynamic_section(ws, dyn) if dyn else None
+    comp = next((r for r in runs if r["config"].get("pairs") and len(r["config"]["models"]) > 1),
+                None)
+    out["comparison"] = compare_summary(ws, comp["id"], req) if comp else None
+    out["finetune"] = _finetune_section(ws, dataset)
+    out["recommendation"] = (out["comparison"]["decision"]["reason"] if out["comparison"] else
+                             "Run a model comparison (rung 3) to get a recommendation.")
+    return out
+
+
+def _data_section(ws, dataset: str) -> dict | None:
+    try:
+        from core.datasets.versions import get_report, get_split, get_version
+
+        v = get_version(ws, dataset)
+    except Exception:
+        return None
+    rep = get_report(ws, v) or {}
+    sp = get_split(ws, v)
+    keys = ("exact_duplicates", "near_duplicates", "conflicting_labels", "missing_inputs",
+            "missing_targets", "imbalance_ratio", "pii", "leakage")
+    return {"version": v.number, "rows": v.rows, "task": v.mapping.task,
+            "split": sp.sizes() if sp is not None else None,
+            "quality": {k: rep.get(k) for k in keys} if rep else None}
+
+
+def _lab_section(ws, run: dict) -> dict:
+    board = leaderboard(ws, run["id"])
+    comp = verdict(ws, run["id"], board)
+    return {"run_id": run["id"], "model": run["model_id"], "best": board[0] if board else None,
+            "variants": board, "verdict": comp["verdict"] if comp else None}
+
+
+def _dynamic_section(ws, run: dict) -> dict:
+    from core.evals.stats import compare_paired
+    from core.evals.store import cells_frame
+    from core.evals.summary import row_results
+
+    cfg = run["config"]
+    dynamic = {v["name"] for v in cfg["variants"]
+               if v.get("few_shot_mode") == "similar" or (cfg.get("kb") and "{context}" in
+                                                         v["template"])}
+    board = leaderboard(ws, run["id"])
+    dyn = [e for e in board if e["name"] in dynamic]
+    static = [e for e in board if e["name"] not in dynamic]
+    out = {"run_id": run["id"], "variants": board, "gain": None, "verdict": None}
+    if dyn and static:
+        rows = row_results(cells_frame(ws, run["id"]))
+        a = rows[rows["variant"] == dyn[0]["name"]].set_index("row_id")["score"]
+        b = rows[rows["variant"] == static[0]["name"]].set_index("row_id")["score"]
+        common = a.index.intersection(b.index)
+        comp = compare_paired(dyn[0]["name"], a.loc[common].to_numpy(), static[0]["name"],
+                              b.loc[common].to_numpy())
+        out.update(gain=comp["diff"], gain_ci=[comp["diff_ci_low"], comp["diff_ci_high"]],
+                   verdict=comp["verdict"], dynamic=dyn[0]["name"], static=static[0]["name"])
+    return out
+
+
+def _finetune_section(ws, dataset: str) -> dict | None:
+    try:
+        from core.finetune.service import list_runs as ft_runs
+    except ImportError:
+        return None
+    for r in ft_runs(ws):
+        if r.get("dataset") == dataset and r.get("status") in ("succeeded", "stopped_early"):
+            return {k: r.get(k) for k in ("run_id", "model_id", "base_model", "before", "after",
+                                          "flipped", "p_value", "status")}
+    return None
+
+
+def dumps(summary: dict) -> str:
+    return json.dumps(summary, indent=2, default=str)
