@@ -35,7 +35,7 @@ test-fast: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check core pages tests bench app.py
+	$(BIN)/ruff check core views tests bench app.py
 
 bench: install
 	HF_HUB_OFFLINE=1 $(BIN)/python bench/generation.py

@@ -3,20 +3,20 @@
 import pandas  # noqa: F401  -- before plotly: avoids a first-load import race (PITFALLS.md)
 import streamlit as st
 
-from pages.common import workspace
+from views.common import workspace
 
 st.set_page_config(page_title="Tuning Ladder", page_icon=":material/stairs:", layout="wide")
 workspace()  # opens the workspace (and sets offline mode) before any page runs
 
 pages = {
-    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "": [st.Page("views/home.py", title="Home", icon=":material/home:", default=True)],
     "The ladder": [
-        st.Page("pages/data.py", title="Data", icon=":material/table_view:"),
-        st.Page("pages/prompt_lab.py", title="1 · Prompt Lab", icon=":material/edit_note:"),
-        st.Page("pages/dynamic.py", title="2 · Dynamic prompts", icon=":material/manage_search:"),
-        st.Page("pages/compare.py", title="3 · Model comparison", icon=":material/balance:"),
-        st.Page("pages/finetune.py", title="4 · Fine-tuning", icon=":material/model_training:"),
+        st.Page("views/data.py", title="Data", icon=":material/table_view:"),
+        st.Page("views/prompt_lab.py", title="1 · Prompt Lab", icon=":material/edit_note:"),
+        st.Page("views/dynamic.py", title="2 · Dynamic prompts", icon=":material/manage_search:"),
+        st.Page("views/compare.py", title="3 · Model comparison", icon=":material/balance:"),
+        st.Page("views/finetune.py", title="4 · Fine-tuning", icon=":material/model_training:"),
     ],
-    "Setup": [st.Page("pages/models.py", title="Models", icon=":material/memory:")],
+    "Setup": [st.Page("views/models.py", title="Models", icon=":material/memory:")],
 }
 st.navigation(pages).run()

@@ -9,13 +9,13 @@ import streamlit as st
 from core.workspace import Workspace, open_workspace
 
 RUNGS = [
-    ("pages/prompt_lab.py", "1 · Prompt Lab",
+    ("views/prompt_lab.py", "1 · Prompt Lab",
      "Write prompt variants, run them over your data, compare accuracy and consistency."),
-    ("pages/dynamic.py", "2 · Dynamic prompts",
+    ("views/dynamic.py", "2 · Dynamic prompts",
      "Build each prompt from the most similar content or labelled examples."),
-    ("pages/compare.py", "3 · Model comparison",
+    ("views/compare.py", "3 · Model comparison",
      "Accuracy, latency and cost of advanced, small and fine-tuned models; break-even volume."),
-    ("pages/finetune.py", "4 · Fine-tuning",
+    ("views/finetune.py", "4 · Fine-tuning",
      "Curated data, one-click LoRA runs with live training and validation curves."),
 ]
 
@@ -61,3 +61,48 @@ def models_frame(specs, cache_root=None):
                 else "converted on first use (~30 s)"
             )
     return pd.DataFrame(rows)
+
+
+def pick_dataset(ws, key: str) -> dict | None:
+    """A dataset selector; shows a link to the Data page when there is none."""
+    from core.datasets.versions import get_version, list_datasets
+
+    datasets = list_datasets(ws)
+    if not datasets:
+        st.info("No dataset yet: import a CSV or load the sample data on the Data page.")
+        st.page_link("views/data.py", label="Go to Data", icon=":material/table_view:")
+        return None
+    names = [d["name"] for d in datasets]
+    name = st.selectbox("Dataset", names, key=key)
+    d = next(x for x in datasets if x["name"] == name)
+    d["columns"] = list(get_version(ws, name).columns)
+    if not d["split"]:
+        st.warning("This dataset has no train/validation/test split yet; make one on the Data "
+                   "page (few-shot examples come from the train split).")
+    return d
+
+
+def rung_status(summary: dict | None) -> list[tuple[bool, str]]:
+    """(done, one sentence) for each rung, from `core.report.summary.ladder_summary`."""
+    if summary is None:
+        return [(False, "Load or import a dataset first.")] * 4
+    out = []
+    lab = summary.get("prompt_lab")
+    best = lab and lab.get("best")
+    out.append((bool(best), f"Best variant **{best['name']}**: {best['score']:.0%} "
+                            f"[{best['ci_low']:.0%}, {best['ci_high']:.0%}]." if best else
+                "Compare prompt variants on your data."))
+    dyn = summary.get("dynamic")
+    gain = dyn and dyn.get("gain")
+    out.append((gain is not None and bool(dyn), f"Dynamic vs static: {gain * 100:+.1f} points."
+                if dyn and gain is not None else "Try retrieved context or similar examples."))
+    comp = summary.get("comparison")
+    rec = comp and comp.get("recommendation")
+    out.append((bool(comp), f"Recommended: **{rec}**." if rec else
+                "Compare models on accuracy, latency and cost."))
+    ft = summary.get("finetune")
+    ok = ft and ft.get("before") and ft.get("after")
+    out.append((bool(ok), f"Before {ft['before']['score']:.0%} → after "
+                          f"{ft['after']['score']:.0%}." if ok else
+                "Fine-tune a small model when the numbers say it pays."))
+    return out

@@ -1,8 +1,134 @@
-"""Model comparison page (not built yet)."""
+"""Model comparison (rung 3): advanced vs small vs fine-tuned, cost at volume, and the decision."""
 
+import pandas  # noqa: F401  -- before plotly (first-load race, PITFALLS.md)
+import pandas as pd
 import streamlit as st
 
-from pages.common import not_built
+from core.compare.decision import Requirements
+from core.compare.service import (
+    CompareError,
+    check_prices,
+    comparison_config,
+    latencies_ms,
+    options_from_run,
+)
+from core.evals.engine import EvalError, create_run
+from core.evals.rows import load_rows
+from core.evals.store import get_run, list_runs
+from core.evals.worker import submit_eval
+from core.models.base import ModelError
+from core.prompts import store as pstore
+from core.report.charts import latency_box, monthly_cost, score_vs_cost
+from core.report.summary import compare_summary
+from views.common import pick_dataset, workspace
+from views.eval_views import export_button, matrix_view, progress_panel
 
-st.title("Model comparison")
-not_built("accuracy, latency and cost side by side, with the break-even volume.")
+ws = workspace()
+st.title("3 · Model comparison")
+st.caption("The same rows through each model, each with its own prompt: a fine-tuned small "
+           "model usually needs no few-shot examples, so its shorter prompt is part of its "
+           "cost. Then the cost at your volume, the break-even point and a recommendation.")
+
+dataset = pick_dataset(ws, key="cmp_dataset")
+if dataset is None:
+    st.stop()
+set_id = pstore.get_or_create_set(ws, f"{dataset['name']} prompts", dataset["name"])
+variants = pstore.current_variants(ws, set_id)
+if not variants:
+    st.info("Write at least one prompt variant in the Prompt Lab first.")
+    st.page_link("views/prompt_lab.py", label="Open the Prompt Lab", icon=":material/edit_note:")
+    st.stop()
+
+with st.expander("New comparison", expanded=not list_runs(ws, dataset["name"])):
+    all_models = [m.id for m in ws.registry.list()]
+    models = st.multiselect("Models", all_models, default=all_models[:2], key="cmp_models")
+    names = [v.name for v in variants]
+    variant_for = {}
+    cols = st.columns(max(1, len(models)))
+    for col, m in zip(cols, models, strict=False):
+        variant_for[m] = col.selectbox(f"Prompt for {m}", names, key=f"cmp_v_{m}")
+    c1, c2 = st.columns(2)
+    split = c1.selectbox("Rows", ["test", "validation"], key="cmp_split")
+    limit = c2.number_input("Sample N rows (0 = all)", 0, 100_000, 0, key="cmp_limit")
+    if st.button("Run comparison", type="primary", key="cmp_run"):
+        try:
+            check_prices(ws, models)
+            cfg = comparison_config(dataset["name"], models, variants, variant_for, split,
+                                    int(limit) or None)
+            run_id = create_run(ws, cfg)
+            submit_eval(ws, run_id, label=f"Comparison: {dataset['name']}")
+            st.session_state["cmp_run_id"] = run_id
+            st.success(f"Comparison run #{run_id} started.")
+        except (CompareError, EvalError, ModelError, ValueError) as e:
+            st.error(f"Not started: {e}")
+
+runs = [r for r in list_runs(ws, dataset["name"])
+        if get_run(ws, r["id"])["config"].get("pairs")]
+if not runs:
+    st.info("No comparison yet: choose models above and run one.")
+    st.stop()
+labels = {r["id"]: f"#{r['id']} · {r['model_id']} · {r['status']}" for r in runs}
+run_id = st.selectbox("Comparison", list(labels), format_func=labels.get, key="cmp_pick")
+progress_panel(ws, run_id)
+
+st.subheader("Your requirements")
+c1, c2, c3, c4 = st.columns(4)
+volume = c1.number_input("Requests per month", 1, 10**10, 50_000, step=1000, key="cmp_vol")
+min_score = c2.number_input("Minimum score", 0.0, 1.0, 0.0, 0.05, key="cmp_min")
+max_lat = c3.number_input("Max p95 latency, ms (0 = none)", 0, 600_000, 0, key="cmp_lat")
+horizon = c4.number_input("Horizon, months", 1, 120, 12, key="cmp_h")
+c1, c2, c3 = st.columns(3)
+prep_hours = c1.number_input("Data preparation hours", 0.0, 10_000.0, 0.0, key="cmp_ph")
+prep_rate = c2.number_input("USD per hour of preparation", 0.0, 10_000.0, 0.0, key="cmp_pr")
+in_house = c3.checkbox("Data must stay in-house", key="cmp_in")
+
+try:
+    req = Requirements(float(volume), float(min_score), float(max_lat) or None, float(horizon),
+                       in_house)
+    summary = compare_summary(ws, run_id, req, prep_hours, prep_rate)
+except (ValueError, CompareError) as e:
+    st.error(str(e))
+    st.stop()
+if not summary["models"]:
+    st.info("No results yet.")
+    st.stop()
+
+table = pd.DataFrame(summary["models"])
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "score": st.column_config.NumberColumn(format="%.3f"),
+    "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3f"),
+    "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3f"),
+    "invalid_rate": st.column_config.NumberColumn("invalid", format="percent"),
+    "latency_p50_ms": st.column_config.NumberColumn("p50 ms", format="%.0f"),
+    "latency_p95_ms": st.column_config.NumberColumn("p95 ms", format="%.0f"),
+    "cost_per_request_usd": st.column_config.NumberColumn("$ / request", format="%.6f"),
+    "cost_per_1k_usd": st.column_config.NumberColumn("$ / 1k", format="%.4f"),
+    "throughput_rps": st.column_config.NumberColumn("requests/s", format="%.1f"),
+})
+
+dec = summary["decision"]
+if dec["recommendation"]:
+    st.success(f"**Recommendation: {dec['recommendation']}.** {dec['reason']}")
+else:
+    st.warning(dec["reason"])
+for name, why in dec["rejected"].items():
+    st.caption(f"{name}: {why}")
+if dec.get("significance"):
+    st.info(f"**Is the score difference real?** {dec['significance']['verdict']}")
+for b in dec["break_even"]:
+    st.markdown(f"- {b['text']}")
+
+options = options_from_run(ws, run_id, prep_hours, prep_rate)
+c1, c2 = st.columns(2)
+c1.plotly_chart(score_vs_cost(options), width="stretch")
+c2.plotly_chart(monthly_cost(options, float(volume), float(horizon)), width="stretch")
+st.plotly_chart(latency_box(latencies_ms(ws, run_id)), width="stretch")
+
+st.subheader("When fine-tuning tends to pay — checked against your numbers")
+for g in dec["guidance"]:
+    st.markdown(f"{':green[✔]' if g['holds'] else ':gray[✘]'} **{g['criterion']}** — "
+                f"{g['detail']}")
+
+st.subheader("Where the models disagree")
+matrix_view(ws, run_id, load_rows(ws, dataset["name"], "all").rows, key="cmp")
+export_button(ws, run_id, key="cmp_csv")

@@ -1,8 +1,264 @@
-"""Fine-tuning page (not built yet)."""
+"""Fine-tuning (rung 4): configure, start, watch and compare background LoRA runs."""
 
+import pandas as pd  # before plotly: avoids a first-load import race (PITFALLS.md)
+import plotly.graph_objects as go
 import streamlit as st
+from plotly.subplots import make_subplots
 
-from pages.common import not_built
+from core import jobs
+from core.finetune import PRESETS, FinetuneError, build_config, service
+from core.finetune.config import PRESET_HELP, FinetuneConfig
+from core.finetune.data import default_variant
+from core.finetune.plan import plan_run
+from core.models.base import ModelError
+from views.common import workspace
 
+ws = workspace()
 st.title("Fine-tuning")
-not_built("one-click background LoRA runs with live charts.")
+st.caption("One click queues a LoRA run in the background: it keeps going if you close the tab "
+           "or restart the server. Watch the curves live, stop it, resume it, and compare the "
+           "fine-tuned model with its base on the test split using the same prompt.")
+if msg := st.session_state.pop("ft_flash", None):
+    st.success(msg)
+
+FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version"}
+FIELDS = FinetuneConfig.model_fields
+
+
+def _widget(name: str, value, key: str):
+    f = FIELDS[name]
+    choices = getattr(f.annotation, "__args__", None)
+    if choices and all(isinstance(c, str) for c in choices):
+        return st.selectbox(name, choices, index=choices.index(value), key=key, help=f.description)
+    if isinstance(value, bool):
+        return st.checkbox(name, value, key=key, help=f.description)
+    if isinstance(value, int):
+        return st.number_input(name, value=value, step=1, key=key, help=f.description)
+    if isinstance(value, float):
+        return st.number_input(name, value=value, format="%g", key=key, help=f.description)
+    return st.text_input(name, value, key=key, help=f.description)
+
+
+def _score(s):
+    if not s or s.get("score") is None:
+        return "—"
+    return f"{s['score']:.1%} [{s['ci_low']:.1%}, {s['ci_high']:.1%}]"
+
+
+def new_run_tab():
+    local = [s for s in ws.registry.list() if s.kind in ("packaged", "hub", "folder")]
+    from core.datasets import list_datasets
+
+    datasets = [d for d in list_datasets(ws) if d["split"]]
+    if not local or not datasets:
+        st.info("Fine-tuning needs a local base model (Models page) and a dataset with a "
+                "train/validation/test split (Data page: import, then split).")
+        return
+    c1, c2 = st.columns(2)
+    model = c1.selectbox("Base model", [s.id for s in local], key="ft_model",
+                         help="A local model from the registry; API models cannot be trained.")
+    names = [d["name"] for d in datasets]
+    data = c2.selectbox("Dataset (latest version)", names, key="ft_data")
+    task = next(d["task"] for d in datasets if d["name"] == data)
+    preset = st.radio("Preset", list(PRESETS), horizontal=True, key="ft_preset",
+                      format_func=str.capitalize, captions=[PRESET_HELP[p] for p in PRESETS])
+    dv = default_variant(task)
+    with st.expander("Prompt (used for training and for before/after)"):
+        system = st.text_area("System message", dv.system or "", key=f"ft_sys_{task}",
+                              help="Placeholders: {labels}, {input} and any column.")
+        template = st.text_area("User message", dv.template, key=f"ft_tpl_{task}")
+    values = {}
+    with st.expander("Advanced: every setting"):
+        cols = st.columns(3)
+        shown = [n for n in FIELDS if n not in FIXED]
+        for i, name in enumerate(shown):
+            start = PRESETS[preset].get(name, FIELDS[name].default)
+            with cols[i % 3]:
+                values[name] = _widget(name, start, f"ft_{preset}_{name}")
+    values["variant"] = {"name": "fine-tune", "template": template, "system": system or None}
+    check, go_btn = st.columns([1, 1])
+    if check.button("Check settings and estimate", key="ft_check"):
+        _check_or_start(model, data, values, start=False)
+    if go_btn.button("Start run", type="primary", key="ft_start"):
+        _check_or_start(model, data, values, start=True)
+
+
+def _check_or_start(model, data, values, start: bool):
+    try:
+        cfg = build_config(model, data, None, values)
+        with st.spinner("Checking settings, tokenizing every row (first use of a packaged "
+                        "model converts it once, ~30 s)…"):
+            if start:
+                started = service.start(ws, cfg)
+            else:
+                plan = plan_run(ws, cfg)
+    except (FinetuneError, ModelError, ValueError) as e:
+        st.error(f"Not started: {e}")
+        return
+    if not start:
+        st.success("Settings are valid.")
+        st.info(plan.estimate.text() + " " + " ".join(plan.estimate.notes))
+        return
+    st.session_state["ft_flash"] = (f"Queued run {started.run_id}. "
+                                    + started.plan.estimate.text())
+    st.session_state["ft_run"] = started.run_id
+    st.rerun()
+
+
+def curves_figure(records: list[dict], title: str = "") -> go.Figure:
+    tr = pd.DataFrame([r for r in records if r.get("kind") == "train"])
+    ev = pd.DataFrame([r for r in records if r.get("kind") == "eval"])
+    fig = make_subplots(rows=2, cols=2, subplot_titles=("Loss", "Validation score",
+                                                        "Learning rate", "Real tokens/s"))
+    if not tr.empty:
+        fig.add_scatter(x=tr.step, y=tr.train_loss, name="train loss", row=1, col=1)
+        fig.add_scatter(x=tr.step, y=tr.lr, name="learning rate", row=2, col=1)
+        if "tokens_per_s" in tr:
+            fig.add_scatter(x=tr.step, y=tr.tokens_per_s, name="tokens/s", row=2, col=2)
+    if not ev.empty:
+        fig.add_scatter(x=ev.step, y=ev.val_loss, name="validation loss", mode="lines+markers",
+                        row=1, col=1)
+        if ev.get("val_score") is not None and ev.val_score.notna().any():
+            fig.add_scatter(x=ev.step, y=ev.val_score, name="validation score",
+                            mode="lines+markers", row=1, col=2)
+        if ev.get("train_score") is not None and ev.train_score.notna().any():
+            fig.add_scatter(x=ev.step, y=ev.train_score, name="train score", mode="lines+markers",
+                            row=1, col=2)
+    fig.update_layout(height=520, margin=dict(t=40, b=10), title=title,
+                      legend=dict(orientation="h", y=-0.08))
+    return fig
+
+
+def run_panel(run_id: str, live: bool = False):
+    jobs.start_pending(ws)
+    try:
+        rec = service.get_run(ws, run_id)
+    except jobs.JobError as e:
+        st.error(str(e))
+        return
+    job = jobs.get(ws, run_id)
+    state = rec["status"]
+    if live and state in jobs.FINAL_STATES:
+        st.rerun()  # the whole page: the runs table changes and polling stops
+    st.subheader(f"{run_id}: {state.replace('_', ' ')}")
+    if rec.get("phase") and state == "running":
+        st.caption(f"Now: {rec['phase']}")
+    step, total = rec.get("step") or 0, rec.get("max_steps") or 0
+    if total:
+        st.progress(min(1.0, step / total), text=f"step {step} of {total}")
+    st_ = job.status
+    c = st.columns(4)
+    c[0].metric("Train loss", f"{st_['train_loss']:.3f}" if st_.get("train_loss") else "—")
+    c[1].metric("Validation loss", f"{st_['val_loss']:.3f}" if st_.get("val_loss") else "—")
+    c[2].metric("Tokens/s", f"{st_['tokens_per_s']:.0f}" if st_.get("tokens_per_s") else "—")
+    eta = st_.get("eta_s")
+    c[3].metric("ETA", f"{eta / 60:.1f} min" if eta and state == "running" else "—")
+    if rec.get("error"):
+        st.error(rec["error"])
+    for a in rec.get("alarms") or []:
+        st.warning(f"**{a['kind'].replace('_', ' ').capitalize()}** — {a['message']}")
+    records = jobs.read_metrics(job.run_dir)
+    if records:
+        st.plotly_chart(curves_figure(records), width="stretch", key=f"ft_fig_{run_id}")
+    b1, b2, b3 = st.columns(3)
+    if state in ("queued", "running") and b1.button("Cancel run", key=f"ft_cancel_{run_id}"):
+        jobs.cancel(ws, run_id, grace_s=10)
+        st.rerun()
+    if state in ("failed", "cancelled") and b2.button("Resume from last checkpoint",
+                                                       key=f"ft_resume_{run_id}"):
+        jobs.resume(ws, run_id)
+        st.rerun()
+    if rec.get("adapter_path") and state in ("succeeded", "stopped_early"):
+        from core.finetune.train import adapter_zip
+
+        z = adapter_zip(job.run_dir)
+        b3.download_button("Download adapter (.zip)", z.read_bytes(), file_name=f"{run_id}.zip",
+                           key=f"ft_zip_{run_id}")
+        if b2.button("Export merged model", key=f"ft_merge_{run_id}",
+                     help="Base + adapter in one ordinary model folder (RUN_DIR/merged)."):
+            with st.spinner("Merging…"):
+                st.success(f"Saved to {service.export_merged(ws, run_id)}")
+    if rec.get("before") or rec.get("after"):
+        results(rec)
+    with st.expander("Log"):
+        st.code(jobs.read_log_tail(job.run_dir, 8000) or "(empty)", language=None)
+    with st.expander("Settings"):
+        st.json(rec["config"], expanded=False)
+
+
+def results(rec):
+    st.markdown(f"**Before / after on the test split** — model `{rec['model_id']}`")
+    c = st.columns(3)
+    b, a = rec.get("before") or {}, rec.get("after") or {}
+    delta = (a.get("score") or 0) - (b.get("score") or 0) if a.get("score") is not None else None
+    for col, label, res, d in ((c[0], "Before (base)", b, None), (c[1], "After (fine-tuned)", a, delta)):
+        col.metric(label, "—" if res.get("score") is None else f"{res['score']:.1%}",
+                   delta=None if d is None else f"{d:+.1%}")
+        if res.get("score") is not None:
+            col.caption(f"95% interval {res['ci_low']:.1%} – {res['ci_high']:.1%} (n={res['n']})")
+    if rec.get("p_value") is not None:
+        c[2].metric("Paired test p-value", f"{rec['p_value']:.3g}")
+    st.caption("Same test rows and the same prompt for both; the p-value is a paired test "
+               "on the rows that changed.")
+    fl = rec.get("flipped") or {}
+    t1, t2 = st.tabs([f"Fail → pass ({fl.get('n_fail_to_pass', 0)})",
+                      f"Pass → fail ({fl.get('n_pass_to_fail', 0)})"])
+    t1.dataframe(pd.DataFrame(fl.get("fail_to_pass") or []), hide_index=True)
+    t2.dataframe(pd.DataFrame(fl.get("pass_to_fail") or []), hide_index=True)
+
+
+def runs_tab(runs):
+    if not runs:
+        st.info("No runs yet: start one in the New run tab.")
+        return
+    table = pd.DataFrame([{
+        "run": r["run_id"], "status": r["status"], "base": r["base_model"],
+        "data": r["dataset"], "step": f"{r['step'] or 0}/{r['max_steps'] or '?'}",
+        "before": _score(r.get("before")), "after": _score(r.get("after")),
+    } for r in runs])
+    st.dataframe(table, hide_index=True, width="stretch")
+    ids = [r["run_id"] for r in runs]
+    chosen = st.session_state.get("ft_run")
+    run_id = st.selectbox("Run", ids, index=ids.index(chosen) if chosen in ids else 0,
+                          key="ft_pick")
+    live = next(r for r in runs if r["run_id"] == run_id)["status"] in ("queued", "running")
+    st.fragment(run_every=3 if live else None)(run_panel)(run_id, live)
+
+
+def compare_tab(runs):
+    ids = [r["run_id"] for r in runs]
+    pick = st.multiselect("Runs to overlay", ids, default=ids[:3], key="ft_compare")
+    if not pick:
+        return
+    fig = go.Figure()
+    rows = []
+    for r in (x for x in runs if x["run_id"] in pick):
+        recs = jobs.read_metrics(r["run_dir"])
+        ev = [m for m in recs if m.get("kind") == "eval"]
+        tr = [m for m in recs if m.get("kind") == "train"]
+        fig.add_scatter(x=[m["step"] for m in ev], y=[m["val_loss"] for m in ev],
+                        name=f"{r['run_id']} val", mode="lines+markers")
+        fig.add_scatter(x=[m["step"] for m in tr], y=[m["train_loss"] for m in tr],
+                        name=f"{r['run_id']} train", line=dict(dash="dot"))
+        cfg = r["config"]
+        rows.append({"run": r["run_id"], "status": r["status"], **{
+            k: cfg.get(k) for k in ("base_model", "dataset", "method", "lora_r", "target_modules",
+                                    "lr", "epochs", "max_steps", "batch_size", "optimizer")},
+            "before": _score(r.get("before")), "after": _score(r.get("after"))})
+    fig.update_layout(height=420, xaxis_title="step", yaxis_title="loss",
+                      margin=dict(t=20, b=10))
+    st.plotly_chart(fig, width="stretch", key="ft_compare_fig")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
+
+
+tab_new, tab_runs, tab_cmp = st.tabs(["New run", "Runs", "Compare runs"])
+runs = service.list_runs(ws)
+with tab_new:
+    new_run_tab()
+with tab_runs:
+    runs_tab(runs)
+with tab_cmp:
+    if runs:
+        compare_tab(runs)
+    else:
+        st.info("Runs you start appear here, with their curves overlaid.")

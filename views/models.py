@@ -6,7 +6,7 @@ import streamlit as st
 from core.models.base import ChatPrompt, GenerationParams, ModelError
 from core.models.registry import build_spec
 from core.models.service import generate
-from pages.common import models_frame, workspace
+from views.common import models_frame, workspace
 
 ws = workspace()
 st.title("Models")
@@ -20,7 +20,7 @@ if msg := st.session_state.pop("models_flash", None):
     st.success(msg)
 
 specs = ws.registry.list()
-st.dataframe(models_frame(specs, ws.settings.model_cache), hide_index=True, use_container_width=True)
+st.dataframe(models_frame(specs, ws.settings.model_cache), hide_index=True, width="stretch")
 
 tab_test, tab_add, tab_edit = st.tabs(["Send a test prompt", "Add a model", "Edit or delete"])
 

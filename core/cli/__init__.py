@@ -12,6 +12,11 @@ import json
 import os
 import sys
 
+from core.cli import compare as compare_cmd
+from core.cli import data as data_cmd
+from core.cli import eval as eval_cmd
+from core.cli import finetune as finetune_cmd
+from core.cli import kb as kb_cmd
 from core.cli import models as models_cmd
 
 
@@ -28,6 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="ladder", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     models_cmd.register(sub)
+    data_cmd.register(sub)
+    finetune_cmd.register(sub)
+    eval_cmd.register(sub)
+    compare_cmd.register(sub)
+    kb_cmd.register(sub)
     return parser
 
 
@@ -65,10 +75,34 @@ def main(argv: list[str] | None = None) -> int:
 def _known_errors() -> tuple[type[Exception], ...]:
     from pydantic import ValidationError
 
+    from core.compare.service import CompareError
+    from core.datasets.errors import DatasetError
+    from core.embeddings import EmbeddingError
+    from core.evals.engine import EvalError
+    from core.finetune.config import FinetuneError
+    from core.jobs.runner import JobError
     from core.models.base import ModelError
+    from core.prompts.files import PromptsFileError
+    from core.prompts.template import TemplateError
+    from core.retrieval.errors import RetrievalError
     from core.store import StoreError
 
-    return (CliError, ModelError, StoreError, ValidationError, OSError)
+    return (
+        CliError,
+        ModelError,
+        StoreError,
+        DatasetError,
+        EmbeddingError,
+        EvalError,
+        CompareError,
+        ValidationError,
+        PromptsFileError,
+        TemplateError,
+        FinetuneError,
+        JobError,
+        RetrievalError,
+        OSError,
+    )
 
 
 if __name__ == "__main__":

@@ -155,7 +155,6 @@ class LocalBackend:
     def load(cls, path: str, *, device: str = "auto", dtype: str = "auto",
              trust_remote_code: bool = False, adapter: str | None = None,
              name: str = "local") -> LocalBackend:
-        import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -177,7 +176,6 @@ class LocalBackend:
 
             model = PeftModel.from_pretrained(model, adapter)
         model.to(dev).eval()
-        torch.set_grad_enabled(False)
         return cls(model, tok, dev, name)
 
     # -- prompts --------------------------------------------------------------
@@ -227,7 +225,7 @@ class LocalBackend:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         if params.stop:
             kwargs["stopping_criteria"] = [_StopOnStrings(self.tok, params.stop, width)]
-        with self._lock:
+        with self._lock, torch.inference_mode():
             t0 = time.perf_counter()
             out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
             elapsed = time.perf_counter() - t0
@@ -252,48 +250,70 @@ class LocalBackend:
         """Sum of log-probabilities of each candidate as the answer to each prompt.
 
         Used for classification instead of free generation: the label the model
-        finds most likely wins, so a small model cannot answer off-format.
+        finds most likely wins, so a small model cannot answer off-format. Each
+        prompt is run once; its key/value cache is then shared by all candidates,
+        so scoring C labels costs about one prompt pass, not C.
         """
+
         import torch
 
         if not candidates:
             raise ModelError("Candidate scoring needs at least one candidate answer.")
-        pairs = []
-        prompt_lens = []
-        for pi, p in enumerate(prompts):
-            text = self.render(p)
-            p_ids = self.encode(text)
-            prompt_lens.append(len(p_ids))
-            sep = "" if self.chat or text[-1:].isspace() else " "
-            for ci, c in enumerate(candidates):
-                c_ids = self.tok(sep + c, add_special_tokens=False)["input_ids"]
-                pairs.append((pi, ci, p_ids, c_ids))
-        order = sorted(range(len(pairs)), key=lambda k: len(pairs[k][2]) + len(pairs[k][3]))
-        lp = [[0.0] * len(candidates) for _ in prompts]
-        nt = [[0] * len(candidates) for _ in prompts]
-        elapsed_per_prompt = [0.0] * len(prompts)
-        pad = self.tok.pad_token_id
+        texts = [self.render(p) for p in prompts]
+        p_ids = [self.encode(t) for t in texts]
+        c_ids = []
+        for t in texts:
+            sep = "" if self.chat or t[-1:].isspace() else " "
+            c_ids.append([self.tok(sep + c, add_special_tokens=False)["input_ids"]
+                          for c in candidates])
+        order = sorted(range(len(prompts)), key=lambda i: len(p_ids[i]))
+        results: list[CandidateScores | None] = [None] * len(prompts)
         for start in range(0, len(order), batch_size):
-            chunk = [pairs[k] for k in order[start:start + batch_size]]
-            seqs = [p + c for _, _, p, c in chunk]
-            width = max(len(s) for s in seqs)
-            ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs], device=self.device)
-            mask = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], device=self.device)
-            with self._lock:
+            idx = order[start:start + batch_size]
+            with self._lock, torch.inference_mode():
                 t0 = time.perf_counter()
-                logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
+                lps = self._score_batch([p_ids[i] for i in idx], [c_ids[i] for i in idx])
                 dt = time.perf_counter() - t0
-            logprobs = torch.log_softmax(logits, dim=-1)
-            for row, (pi, ci, p_ids, c_ids) in enumerate(chunk):
-                positions = torch.arange(len(p_ids) - 1, len(p_ids) + len(c_ids) - 1, device=self.device)
-                targets = torch.tensor(c_ids, device=self.device)
-                lp[pi][ci] = float(logprobs[row, positions, targets].sum())
-                nt[pi][ci] = len(c_ids)
-                elapsed_per_prompt[pi] += dt / len(chunk)
-        return [
-            CandidateScores(lp[i], nt[i], prompt_lens[i], elapsed_per_prompt[i])
-            for i in range(len(prompts))
-        ]
+            for i, lp in zip(idx, lps, strict=True):
+                results[i] = CandidateScores(lp, [len(c) for c in c_ids[i]], len(p_ids[i]),
+                                             dt / len(idx))
+        return results  # type: ignore[return-value]
+
+    def _score_batch(self, prompts: list[list[int]], cands: list[list[list[int]]]) -> list[list[float]]:
+        import torch
+
+        dev, pad = self.device, self.tok.pad_token_id
+        b, n_c = len(prompts), len(cands[0])
+        width = max(len(p) for p in prompts)
+        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=dev)
+        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=dev)
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
+        first = torch.log_softmax(out.logits[:, -1].float(), -1)  # predicts candidate token 0
+        cache = out.past_key_values
+        cache.batch_repeat_interleave(n_c)
+        flat = [c for row in cands for c in row]  # b * n_c candidates, prompt-major
+        clen = max(len(c) for c in flat)
+        c_tok = torch.tensor([c + [pad] * (clen - len(c)) for c in flat], device=dev)
+        c_mask = torch.tensor([[1] * len(c) + [0] * (clen - len(c)) for c in flat], device=dev)
+        full_mask = torch.cat([mask.repeat_interleave(n_c, 0), c_mask], dim=1)
+        start = mask.sum(-1).repeat_interleave(n_c).unsqueeze(1)
+        c_pos = start + torch.arange(clen, device=dev).unsqueeze(0)
+        logits = self.model(input_ids=c_tok, attention_mask=full_mask, position_ids=c_pos,
+                            cache=cache, use_cache=False).logits.float()
+        rest = torch.log_softmax(logits, -1)
+        scores = []
+        for pi in range(b):
+            row = []
+            for ci in range(n_c):
+                k = pi * n_c + ci
+                c = flat[k]
+                total = float(first[pi, c[0]])
+                for j in range(1, len(c)):
+                    total += float(rest[k, j - 1, c[j]])
+                row.append(total)
+            scores.append(row)
+        return scores
 
 
 class _StopOnStrings:

@@ -37,4 +37,172 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "0002_datasets",
+        """
+        CREATE TABLE datasets (
+            name TEXT PRIMARY KEY,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE dataset_versions (
+            dataset TEXT NOT NULL REFERENCES datasets(name) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            hash TEXT NOT NULL,
+            parent_hash TEXT,
+            source TEXT NOT NULL,
+            note TEXT NOT NULL DEFAULT '',
+            rows INTEGER NOT NULL,
+            columns TEXT NOT NULL,
+            input_col TEXT NOT NULL,
+            target_col TEXT NOT NULL,
+            context_col TEXT,
+            task TEXT NOT NULL CHECK (task IN ('classification', 'scale', 'free_text')),
+            created_at REAL NOT NULL,
+            PRIMARY KEY (dataset, hash),
+            UNIQUE (dataset, number)
+        );
+        CREATE TABLE dataset_splits (
+            dataset TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            val_ratio REAL NOT NULL,
+            test_ratio REAL NOT NULL,
+            seed INTEGER NOT NULL,
+            stratified INTEGER NOT NULL,
+            assignment BLOB NOT NULL,
+            counts TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (dataset, hash),
+            FOREIGN KEY (dataset, hash) REFERENCES dataset_versions(dataset, hash) ON DELETE CASCADE
+        );
+        CREATE TABLE dataset_reports (
+            dataset TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            params TEXT NOT NULL,
+            report TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (dataset, hash),
+            FOREIGN KEY (dataset, hash) REFERENCES dataset_versions(dataset, hash) ON DELETE CASCADE
+        )
+        """,
+    ),
+    (
+        "0003_evals",
+        """
+        CREATE TABLE prompt_sets (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE,
+            dataset TEXT,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE prompt_versions (
+            set_id INTEGER NOT NULL REFERENCES prompt_sets(id) ON DELETE CASCADE,
+            variant TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            body TEXT,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (set_id, variant, version)
+        );
+        CREATE TABLE eval_cache (
+            key TEXT PRIMARY KEY,
+            model_id TEXT NOT NULL,
+            output TEXT NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            latency_s REAL NOT NULL,
+            compute_s REAL,
+            cost_usd REAL,
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL,
+            dataset TEXT NOT NULL,
+            version_hash TEXT NOT NULL,
+            split TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            config TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            total_cells INTEGER NOT NULL DEFAULT 0,
+            done_cells INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE eval_cells (
+            run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+            model_id TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            row_id INTEGER NOT NULL,
+            sample INTEGER NOT NULL,
+            cache_key TEXT NOT NULL,
+            output TEXT NOT NULL,
+            parsed TEXT,
+            score REAL NOT NULL,
+            passed INTEGER NOT NULL,
+            error_kind TEXT,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            latency_s REAL NOT NULL,
+            cost_usd REAL,
+            cached INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (run_id, model_id, variant, row_id, sample)
+        )
+        """,
+    ),
+    (
+        "0004_jobs",
+        """
+        CREATE TABLE jobs (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            label TEXT NOT NULL DEFAULT '',
+            run_dir TEXT NOT NULL,
+            command TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'succeeded', 'failed',
+                                                 'cancelled', 'stopped_early')),
+            pid INTEGER,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            error TEXT,
+            result TEXT,
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX jobs_kind_state ON jobs (kind, state, created_at)
+        """,
+    ),
+    (
+        "0005_knowledge_bases",
+        """
+        CREATE TABLE knowledge_bases (
+            name TEXT PRIMARY KEY,
+            collection TEXT NOT NULL,
+            chunk_mode TEXT NOT NULL,
+            chunk_size INTEGER NOT NULL,
+            chunk_overlap INTEGER NOT NULL,
+            ef_search INTEGER NOT NULL,
+            revision INTEGER NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE kb_documents (
+            kb TEXT NOT NULL REFERENCES knowledge_bases(name) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            units TEXT NOT NULL,
+            chunk_mode TEXT NOT NULL,
+            chunk_size INTEGER NOT NULL,
+            chunk_overlap INTEGER NOT NULL,
+            chunks INTEGER NOT NULL,
+            added_at REAL NOT NULL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (kb, name)
+        )
+        """,
+    ),
 ]

@@ -11,8 +11,11 @@ pytestmark = pytest.mark.browser
 PAGES = [
     ("", "The four rungs", "home"),
     ("models", "Send a test prompt", "models"),
-    ("prompt_lab", "Not built yet", "prompt_lab"),
-    ("finetune", "Not built yet", "finetune"),
+    ("data", "Data", "data"),
+    ("prompt_lab", "No dataset yet", "prompt_lab"),
+    ("dynamic", "Dynamic prompts", "dynamic"),
+    ("compare", "No dataset yet", "compare"),
+    ("finetune", "Fine-tuning", "finetune"),
 ]
 
 

@@ -67,7 +67,6 @@ def test_stop_strings_cut_the_answer():
 
 def _train(b: LocalBackend, texts: list[str], steps: int = 60) -> None:
     model = b.model.train()
-    torch.set_grad_enabled(True)
     opt = torch.optim.Adam(model.parameters(), lr=0.05)
     batch = b.tok(texts, return_tensors="pt", padding=True)
     labels = batch["input_ids"].masked_fill(batch["attention_mask"] == 0, -100)
@@ -77,7 +76,6 @@ def _train(b: LocalBackend, texts: list[str], steps: int = 60) -> None:
         opt.step()
         opt.zero_grad()
     model.eval()
-    torch.set_grad_enabled(False)
 
 
 def test_candidate_scoring_picks_the_trained_answer():
@@ -98,7 +96,8 @@ def test_candidate_scores_equal_a_manual_forward_pass():
     for cand, got in zip(["yes", "blue green"], s.logprobs, strict=True):
         c_ids = b.tok(cand, add_special_tokens=False)["input_ids"]
         ids = torch.tensor([p_ids + c_ids])
-        logp = torch.log_softmax(b.model(input_ids=ids).logits.float(), -1)[0]
+        with torch.no_grad():
+            logp = torch.log_softmax(b.model(input_ids=ids).logits.float(), -1)[0]
         expected = sum(float(logp[len(p_ids) - 1 + k, t]) for k, t in enumerate(c_ids))
         assert got == pytest.approx(expected, abs=1e-4)
 
@@ -122,5 +121,19 @@ def test_saved_folder_round_trip_gives_identical_logits(tmp_path, ws):
     ws.settings.dtype = "fp32"
     loaded = load_backend(ws.registry.get("tiny-folder"), ws.settings, ws.registry)
     ids = torch.tensor([tok("the sky is blue")["input_ids"]])
-    assert torch.allclose(loaded.model(input_ids=ids).logits, model(input_ids=ids).logits)
+    with torch.no_grad():
+        assert torch.allclose(loaded.model(input_ids=ids).logits, model(input_ids=ids).logits)
+    assert torch.is_grad_enabled()  # loading a model must not switch autograd off globally
     assert (tmp_path / "tiny" / "model.safetensors").exists()
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_batched_candidate_scores_equal_one_at_a_time(chat):
+    b = backend(chat, seed=2)
+    prompts = [ChatPrompt(p) for p in PROMPTS]
+    cands = ["yes", "no", "blue green", "the capital of france"]
+    batched = b.score_candidates(prompts, cands, batch_size=4)
+    for p, got in zip(prompts, batched, strict=True):
+        [alone] = b.score_candidates([p], cands, batch_size=1)
+        assert got.logprobs == pytest.approx(alone.logprobs, abs=1e-4)
+        assert got.input_tokens == alone.input_tokens

@@ -36,11 +36,14 @@ def test_home_lists_rungs_and_models():
     assert {"smollm2-135m-instruct", "gemma3-270m"} <= set(frame["model"])
 
 
-@pytest.mark.parametrize("page", ["pages/prompt_lab.py", "pages/dynamic.py", "pages/compare.py",
-                                  "pages/finetune.py"])
-def test_unbuilt_pages_say_so(page):
+@pytest.mark.parametrize("page,title", [
+    ("views/data.py", "Data"), ("views/prompt_lab.py", "1 · Prompt Lab"),
+    ("views/dynamic.py", "Dynamic prompts"), ("views/compare.py", "3 · Model comparison"),
+    ("views/finetune.py", "Fine-tuning")])
+def test_every_page_opens_on_an_empty_workspace(page, title):
     at = app(page)
-    assert any("Not built yet" in i.value for i in at.info)
+    assert any(title in t.value for t in at.title)
+    assert not any("Not built yet" in i.value for i in at.info)
 
 
 def _add_form(at, **values):
@@ -56,7 +59,7 @@ def _add_form(at, **values):
 def test_models_page_adds_an_endpoint_and_tests_it(monkeypatch):
     monkeypatch.setenv("FAKE_KEY", "sk-page-secret")
     with FakeOpenAIServer(require_key="sk-page-secret") as srv:
-        at = app("pages/models.py")
+        at = app("views/models.py")
         _add_form(at, **{
             "name": "fake-gpt", "Base URL": srv.url, "Model name at the endpoint": "fake-model",
             "Environment variable that holds the API key": "FAKE_KEY",
@@ -77,7 +80,7 @@ def test_models_page_adds_an_endpoint_and_tests_it(monkeypatch):
 
 
 def test_models_page_rejects_bad_input_and_keeps_registry():
-    at = app("pages/models.py")
+    at = app("views/models.py")
     before = set(at.dataframe[0].value["model"])
     _add_form(at, **{"name": "broken", "Base URL": "localhost:8000",
                      "Model name at the endpoint": "m",

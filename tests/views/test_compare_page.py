@@ -1,0 +1,44 @@
+"""AppTest of the Model comparison page: a comparison run, the table, the decision, the charts."""
+
+from __future__ import annotations
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from core.evals.store import get_run, list_runs
+from core.prompts import store as pstore
+from core.prompts.variants import Variant
+from tests.conftest import ROOT
+from tests.evals.conftest import tiny_data, tiny_model  # noqa: F401  (fixtures)
+
+
+def test_comparison_runs_and_recommends(ws, tiny_data, tiny_model):  # noqa: F811
+    from core.models.registry import build_spec
+
+    set_id = pstore.get_or_create_set(ws, f"{tiny_data} prompts", tiny_data)
+    pstore.save_variant(ws, set_id, Variant(name="plain", template="{input}"))
+    folder = ws.registry.get(tiny_model).source
+    ws.registry.add(build_spec(id="tiny-b", kind="folder", source=folder, hourly_cost=0.5))
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/compare.py")
+    at.run()
+    assert not at.exception, at.exception
+    at.multiselect(key="cmp_models").set_value(["tiny", "tiny-b"])
+    at.run()
+    at.button(key="cmp_run").click().run()
+    assert not at.exception, at.exception
+    [run] = list_runs(ws)
+    deadline = time.time() + 120
+    while get_run(ws, run["id"])["status"] not in ("done", "failed") and time.time() < deadline:
+        time.sleep(0.5)
+    assert get_run(ws, run["id"])["status"] == "done"
+    at.run()
+    assert not at.exception, at.exception
+    table = at.dataframe[0].value
+    assert set(table["model"]) == {"tiny", "tiny-b"}
+    # same model weights, cheaper hardware: tiny-b must be the recommendation
+    assert any("Recommendation: tiny-b" in s.value for s in at.success)
+    assert len(at.get("plotly_chart")) == 3

@@ -1,0 +1,59 @@
+"""AppTest of the Prompt Lab page: example variants, a background run, the leaderboard."""
+
+from __future__ import annotations
+
+import time
+
+from streamlit.testing.v1 import AppTest
+
+from core.evals.store import get_run, list_runs
+from tests.conftest import ROOT
+from tests.evals.conftest import tiny_data, tiny_model  # noqa: F401  (fixtures)
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.run()
+    at.switch_page("views/prompt_lab.py")
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_without_data_the_page_points_to_the_data_page():
+    at = open_page()
+    assert any("No dataset yet" in i.value for i in at.info)
+
+
+def test_example_variants_run_in_the_background_and_rank(ws, tiny_data, tiny_model):  # noqa: F811
+    at = open_page()
+    at.button(key="pl_examples").click().run()
+    assert not at.exception, at.exception
+    names = [e.label for e in at.expander]
+    assert any("zero-shot" in n for n in names) and any("scale-1-10" in n for n in names)
+
+    at.selectbox(key="pl_model").set_value(tiny_model)
+    at.button(key="pl_run").click().run()
+    assert not at.exception, at.exception
+    assert any("started" in s.value for s in at.success)
+    [run] = list_runs(ws)
+    deadline = time.time() + 120
+    while get_run(ws, run["id"])["status"] not in ("done", "failed") and time.time() < deadline:
+        time.sleep(0.5)
+    assert get_run(ws, run["id"])["status"] == "done"
+    at.run()
+    assert not at.exception, at.exception
+    board = at.dataframe[0].value
+    assert set(board["name"]) == {"zero-shot", "few-shot", "scale-1-10"}
+    assert any("Verdict" in str(m.value) for m in list(at.success) + list(at.info))
+
+
+def test_bad_variant_is_refused_and_nothing_saved(ws, tiny_data):  # noqa: F811
+    at = open_page()
+    form_inputs = at.text_input
+    form_inputs[0].input("broken")
+    at.text_area[-1].input("Classify {input.__class__}")
+    next(b for b in at.get("form_submit_button") if b.label == "Add variant").click()
+    at.run()
+    assert any("Not added" in e.value and "not allowed" in e.value for e in at.error)
+    assert ws.db.query("SELECT COUNT(*) AS n FROM prompt_versions")[0]["n"] == 0

@@ -1,0 +1,135 @@
+"""Static vs dynamic evaluation (rung 2), drawn at the bottom of the Dynamic prompts page.
+
+The chosen static variant is run with two dynamic versions of itself on the same
+rows: the k most similar train rows as few-shot examples, and retrieved
+knowledge-base chunks as context. The leaderboard shows each with its interval,
+and each dynamic version's difference from the static one with a paired test.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.evals.config import EvalConfig
+from core.evals.engine import EvalError, create_run
+from core.evals.stats import compare_paired
+from core.evals.store import cells_frame, get_run, list_runs
+from core.evals.summary import row_results
+from core.evals.worker import submit_eval
+from core.prompts import store as pstore
+from core.prompts.variants import Variant
+from views.eval_views import leaderboard_view, progress_panel
+
+DEFAULT_STATIC = Variant(name="static zero-shot",
+                         template="Ticket: {input}\n\nChoose one category: {labels}.\nCategory:")
+
+
+def dynamic_variants(static: Variant, k_examples: int, use_kb: bool) -> list[Variant]:
+    """The static variant plus its dynamic few-shot and retrieved-context versions."""
+    out = [static]
+    if k_examples:
+        body = static.template if "{examples}" in static.template else \
+            "Similar solved examples:\n{examples}\n\n" + static.template
+        out.append(static.model_copy(update={
+            "name": f"dynamic few-shot {k_examples}", "template": body,
+            "few_shot": k_examples, "few_shot_mode": "similar"}))
+    if use_kb:
+        body = static.template if "{context}" in static.template else \
+            "Help-center context:\n{context}\n\n" + static.template
+        out.append(static.model_copy(update={"name": "retrieved context", "template": body,
+                                             "few_shot": 0}))
+    return [Variant(**v.model_dump()) for v in out]  # validate the derived templates
+
+
+def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
+    st.header("Static vs dynamic evaluation")
+    if ds is None:
+        st.info("Choose a dataset above to compare the static prompt with dynamic ones.")
+        return
+    set_id = pstore.get_or_create_set(ws, f"{ds['name']} prompts", ds["name"])
+    statics = [v for v in pstore.current_variants(ws, set_id)
+               if v.few_shot_mode != "similar" and "{context}" not in v.template]
+    statics = statics or [DEFAULT_STATIC]
+    c1, c2, c3 = st.columns(3)
+    name = c1.selectbox("Static variant (from the Prompt Lab)", [v.name for v in statics],
+                        key="dv_static")
+    model = c2.selectbox("Model", [m.id for m in ws.registry.list()], key="dv_model")
+    limit = c3.number_input("Sample N test rows (0 = all)", 0, 100_000, 0, key="dv_limit")
+    c1, c2, c3 = st.columns(3)
+    k_ex = c1.number_input("Similar examples (k)", 0, 16, 3, key="dv_k")
+    use_kb = c2.toggle("Retrieved context", value=kb_name is not None,
+                       disabled=kb_name is None, key="dv_kb")
+    kb_k = c3.number_input("Chunks per row", 1, 20, 3, key="dv_kb_k")
+    if st.button("Run static vs dynamic", type="primary", key="dv_run"):
+        try:
+            static = next(v for v in statics if v.name == name)
+            variants = dynamic_variants(static, int(k_ex), bool(use_kb and kb_name))
+            if len(variants) == 1:
+                raise EvalError("choose similar examples (k > 0) or retrieved context to "
+                                "compare with the static prompt")
+            cfg = EvalConfig(dataset=ds["name"], split="test", limit=int(limit) or None,
+                             models=[model], variants=variants,
+                             kb=kb_name if use_kb else None, kb_k=int(kb_k))
+            run_id = create_run(ws, cfg)
+            submit_eval(ws, run_id, label=f"Dynamic vs static: {ds['name']}")
+            st.success(f"Run #{run_id} started.")
+        except (EvalError, ValueError) as e:
+            st.error(f"Not started: {e}")
+
+    runs = [r for r in list_runs(ws, ds["name"]) if _is_dynamic(get_run(ws, r["id"])["config"])]
+    if not runs:
+        return
+    labels = {r["id"]: f"#{r['id']} · {r['name']} · {r['model_id']}" for r in runs}
+    run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="dv_pick")
+    progress_panel(ws, run_id)
+    board = leaderboard_view(ws, run_id)
+    if board:
+        st.subheader("Difference from the static prompt")
+        st.dataframe(differences(ws, run_id), hide_index=True, width="stretch")
+    _retrieval_quality(ws, ds, kb_name, int(kb_k))
+
+
+def _is_dynamic(cfg: dict) -> bool:
+    return bool(cfg.get("kb")) or any(v.get("few_shot_mode") == "similar"
+                                      for v in cfg.get("variants", []))
+
+
+def differences(ws, run_id: int) -> pd.DataFrame:
+    cfg = get_run(ws, run_id)["config"]
+    names = [v["name"] for v in cfg["variants"]]
+    static = names[0]
+    rows = row_results(cells_frame(ws, run_id))
+    base = rows[rows["variant"] == static].set_index("row_id")["score"]
+    out = []
+    for name in names[1:]:
+        other = rows[rows["variant"] == name].set_index("row_id")["score"]
+        common = other.index.intersection(base.index)
+        if not len(common):
+            continue
+        c = compare_paired(name, other.loc[common].to_numpy(), static, base.loc[common].to_numpy())
+        out.append({"dynamic variant": name, "vs": static, "rows": len(common),
+                    "difference (points)": round(c["diff"] * 100, 1),
+                    "95% CI low": round(c["diff_ci_low"] * 100, 1),
+                    "95% CI high": round(c["diff_ci_high"] * 100, 1),
+                    "p": round(c["p_value"], 4), "verdict": c["verdict"]})
+    return pd.DataFrame(out)
+
+
+def _retrieval_quality(ws, ds: dict, kb_name: str | None, k: int) -> None:
+    """Hit rate@k and MRR when the dataset maps a reference-context column."""
+    from core import retrieval as R
+    from core.datasets import get_version, load_frame
+
+    version = get_version(ws, ds["name"])
+    col = version.mapping.context_col
+    if not col or kb_name is None:
+        return
+    st.subheader("Retrieval quality against the reference-context column")
+    if st.button(f"Measure hit rate@{k} and MRR", key="dv_hits"):
+        frame = load_frame(ws, version)
+        m = R.retrieval_metrics(R.open_kb(ws, kb_name), frame[version.mapping.input_col].tolist(),
+                                frame[col].tolist(), k)
+        c1, c2 = st.columns(2)
+        c1.metric(f"hit rate@{k}", f"{m['hit_rate']:.3f}")
+        c2.metric("MRR", f"{m['mrr']:.3f}")
