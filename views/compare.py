@@ -57,7 +57,7 @@ with st.expander("New comparison", expanded=not list_runs(ws, dataset["name"])):
                                     int(limit) or None)
             run_id = create_run(ws, cfg)
             submit_eval(ws, run_id, label=f"Comparison: {dataset['name']}")
-            st.session_state["cmp_run_id"] = run_id
+            st.session_state["cmp_pick"] = run_id  # show the new comparison below
             st.success(f"Comparison run #{run_id} started.")
         except (CompareError, EvalError, ModelError, ValueError) as e:
             st.error(f"Not started: {e}")

@@ -59,7 +59,7 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
     c1, c2, c3 = st.columns(3)
     k_ex = c1.number_input("Similar examples (k)", 0, 16, 3, key="dv_k")
     use_kb = c2.toggle("Retrieved context", value=kb_name is not None,
-                       disabled=kb_name is None, key="dv_kb")
+                       disabled=kb_name is None, key=f"dv_kb_{kb_name}")
     kb_k = c3.number_input("Chunks per row", 1, 20, 3, key="dv_kb_k")
     if st.button("Run static vs dynamic", type="primary", key="dv_run"):
         try:
@@ -73,6 +73,7 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
                              kb=kb_name if use_kb else None, kb_k=int(kb_k))
             run_id = create_run(ws, cfg)
             submit_eval(ws, run_id, label=f"Dynamic vs static: {ds['name']}")
+            st.session_state["dv_pick"] = run_id  # show the new run below
             st.success(f"Run #{run_id} started.")
         except (EvalError, ValueError) as e:
             st.error(f"Not started: {e}")

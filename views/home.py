@@ -46,7 +46,7 @@ if data:
     from core.compare.decision import Requirements
     from core.report.summary import ladder_summary
 
-    volume = st.session_state.get("home_volume", 10_000)
+    volume = st.session_state.get("home_volume") or 10_000
     summary = ladder_summary(ws, data[0]["name"], Requirements(float(volume)))
 status = rung_status(summary)
 cols = st.columns(4)
@@ -59,7 +59,8 @@ for col, (path, title, blurb), (done, text) in zip(cols, RUNGS, status, strict=T
 
 if summary is not None:
     st.subheader(f"Decision report · {summary['dataset']}")
-    st.number_input("Expected requests per month", 1, 10**10, step=1000, key="home_volume")
+    st.number_input("Expected requests per month", 1, 10**10, value=10_000, step=1000,
+                    key="home_volume")
     st.info(f"**Recommendation.** {summary['recommendation']}")
     from core.report.export import html_report, markdown, results_csv
 

@@ -159,7 +159,7 @@ with tab_run:
                                         judge_model=judge))
                 run_id = create_run(ws, cfg)
                 submit_eval(ws, run_id, label=f"Prompt Lab: {dataset['name']}")
-                st.session_state["pl_run_id"] = run_id
+                st.session_state["pl_pick"] = run_id  # the Results tab shows the new run
                 st.success(f"Run #{run_id} started; follow it on the Results tab.")
             except (ValueError, EvalError) as e:
                 from core.models.spec import describe_validation_error

@@ -72,7 +72,7 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
             rejected[o.name] = (f"p95 latency {o.latency_p95_ms:.0f} ms is above the limit "
                                 f"{req.max_latency_ms:.0f} ms")
     eligible = [o for o in options if o.name not in rejected]
-    advanced = max(options, key=lambda o: (o.score, o.per_request_usd))
+    advanced = advanced_option(options)
     bes = []
     for o in options:
         if o is advanced:
@@ -94,6 +94,13 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
               "horizon.")
     return Decision(best, reason, [o.name for o in eligible], rejected, costs, bes,
                     _guidance(options, req, advanced, bes, task, train_rows), significance)
+
+
+def advanced_option(options: list[Option]) -> Option:
+    """The option you would prompt instead of fine-tuning: the best-scoring model that is
+    not itself a fine-tuned adapter (the best overall when every option is one)."""
+    pool = [o for o in options if o.kind != "adapter"] or options
+    return max(pool, key=lambda o: (o.score, o.per_request_usd))
 
 
 def _be_text(a: Option, b: Option, v: float | None) -> str:

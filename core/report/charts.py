@@ -7,6 +7,7 @@ import math
 import plotly.graph_objects as go
 
 from core.compare.cost import Option, break_even_volume, pareto_frontier
+from core.compare.decision import advanced_option
 
 BLUE, GREY, RED = "#3b5bdb", "#adb5bd", "#e03131"
 
@@ -51,7 +52,7 @@ def monthly_cost(options: list[Option], volume: float, horizon_months: float = 1
     for o in options:
         fig.add_trace(go.Scatter(x=vols, y=[o.monthly_cost(v, horizon_months) for v in vols],
                                  mode="lines", name=o.name))
-    advanced = max(options, key=lambda o: (o.score, o.per_request_usd))
+    advanced = advanced_option(options)
     for o in options:
         if o is advanced:
             continue

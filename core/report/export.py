@@ -107,6 +107,8 @@ def html_report(ws, s: dict, req: Requirements) -> str:
         figs += [score_vs_cost(opts), monthly_cost(opts, req.volume_per_month,
                                                    req.horizon_months),
                  latency_box(latencies_ms(ws, rid))]
+    for f in figs:  # an explicit template: inside Streamlit the default one is Streamlit's own
+        f.update_layout(template="plotly_white")
     parts = [pio.to_html(f, full_html=False, include_plotlyjs=(i == 0))
              for i, f in enumerate(figs)]
     body = _md_to_html(markdown(s))

@@ -92,3 +92,12 @@ def test_decision_constraints_and_no_option():
 def test_bad_requirements(kw, needle):
     with pytest.raises(ValueError, match=needle):
         Requirements(**kw)
+
+
+def test_a_better_fine_tuned_model_is_compared_with_the_best_prompted_one():
+    better_tuned = Option("tuned", 0.00001, one_time_usd=60, score=0.95, latency_p95_ms=60,
+                          kind="adapter")
+    d = decide([BIG, better_tuned], Requirements(1000))
+    [be] = d.break_even
+    assert be["advanced"] == "big" and be["option"] == "tuned"
+    assert be["requests_per_month"] == pytest.approx(5 / (BIG.per_request_usd - 0.00001))
