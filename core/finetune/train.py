@@ -17,8 +17,10 @@ the price is reaching into it through a callback for live metrics and control.
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -125,6 +127,16 @@ def last_checkpoint(run_dir: Path) -> Path | None:
     return None
 
 
+def _fail_checkpoint_writes(trainer) -> None:
+    """TEST-ONLY hook (LADDER_TEST_FAIL_CHECKPOINT_WRITE=1): every checkpoint write raises
+    OSError(ENOSPC), as on a full disk; the fault tests use it since a small tmpfs is not
+    available to them. Never set it outside tests."""
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device (LADDER_TEST_FAIL_CHECKPOINT_WRITE)")
+
+    trainer._save_checkpoint = full_disk
+
+
 def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, device: str,
                  trust_remote_code: bool = False) -> dict:
     """Train, save the best adapter in RUN_DIR/adapter; return what happened."""
@@ -154,11 +166,15 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
         truncate_metrics(run_dir, step) if ctx.is_main else None
         history = [r for r in read_metrics(run_dir) if r.get("kind") == "eval" and r["step"] <= step]
         ctx.log(f"resuming from {resume.name}")
+    elif ctx.is_main:
+        truncate_metrics(run_dir, 0)  # killed before its first checkpoint: start the curves over
     cb = RunCallback(ctx, cfg, tok, collator, score_sets, data.task, data.labels, history)
     trainer = Trainer(model=model, args=training_args(cfg, run_dir, device, eval_ds is not None,
                                                       ctx.world_size),
                       train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
                       processing_class=tok, callbacks=[cb])
+    if os.environ.get("LADDER_TEST_FAIL_CHECKPOINT_WRITE") == "1":
+        _fail_checkpoint_writes(trainer)
     ctx.interruptible = False  # from here a SIGTERM stops at the next step boundary
     out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
     ctx.interruptible = True

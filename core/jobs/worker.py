@@ -17,6 +17,7 @@ a grace period covers a worker that does not listen.
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import time
@@ -99,6 +100,9 @@ def run_job(run_dir: str | Path, body: Callable[[JobContext], dict | None]) -> i
         traceback.print_exc()
         if isinstance(e, KeyboardInterrupt):
             error = "interrupted"
+        elif isinstance(e, OSError) and e.errno == errno.ENOSPC:
+            error = (f"the disk is full: {e}. Nothing already saved was removed; free some "
+                     f"space under {ctx.run_dir.parent}, then resume the run.")
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     if ctx.is_main:
         now = time.time()

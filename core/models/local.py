@@ -367,10 +367,19 @@ def load_backend(spec, settings, registry=None, progress: Progress | None = None
                     "PEFT adapter (or it was damaged). Delete the model or re-export the adapter."
                 )
         path = materialize(base, settings.model_cache, progress)
-        backend = LocalBackend.load(
-            path, device=settings.device, dtype=settings.dtype,
-            trust_remote_code=base.trust_remote_code, adapter=adapter, name=spec.id,
-        )
+        try:
+            backend = LocalBackend.load(
+                path, device=settings.device, dtype=settings.dtype,
+                trust_remote_code=base.trust_remote_code, adapter=adapter, name=spec.id,
+            )
+        except Exception as e:  # a damaged adapter: garbage config, truncated weights
+            if adapter is None or isinstance(e, ModelError):
+                raise
+            why = (str(e).splitlines() or [""])[0][:200]
+            raise ModelError(
+                f"The adapter '{spec.id}' in {adapter} could not be loaded ({type(e).__name__}: "
+                f"{why}); its files are damaged. Delete the model or re-export the adapter."
+            ) from e
         _LOADED[key] = backend
         return backend
 

@@ -37,8 +37,8 @@ def parse_prompts(text: str, source: str = "the prompts file") -> list[Variant]:
                                f"{getattr(e, 'problem', None) or e}. Check quotes and indentation."
                                ) from None
     if not isinstance(data, dict) or not isinstance(data.get("variants"), list):
-        raise PromptsFileError(f"{source} must be a mapping with a 'variants:' list, e.g.\n"
-                               "variants:\n  - name: zero-shot\n    template: 'Classify: {input}'")
+        raise PromptsFileError(f"{source} must be a mapping with a 'variants:' list, e.g. "
+                               "variants: [{name: zero-shot, template: 'Classify: {input}'}]")
     if not data["variants"]:
         raise PromptsFileError(f"{source} lists no variants; add at least one.")
     unknown = set(data) - {"variants"}
