@@ -67,7 +67,7 @@ runs = [r for r in list_runs(ws, dataset["name"])
 if not runs:
     st.info("No comparison yet: choose models above and run one.")
     st.stop()
-labels = {r["id"]: f"#{r['id']} · {r['model_id']} · {r['status']}" for r in runs}
+labels = {r["id"]: f"#{r['id']} · {r['model_id']}" for r in runs}
 run_id = st.selectbox("Comparison", list(labels), format_func=labels.get, key="cmp_pick")
 progress_panel(ws, run_id)
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 
-from core.cli.models import _non_negative_float, _positive_int
-
-
-def _positive_float(text: str) -> float:
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number; give e.g. 50000") from None
-    if not v > 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"'{text}' must be a positive number")
-    return v
+from core.cli.args import non_negative_float as _non_negative_float
+from core.cli.args import positive_float as _positive_float
+from core.cli.args import positive_int as _positive_int
 
 
 def register(sub) -> None:

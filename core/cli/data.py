@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
+
+from core.cli.args import positive_int as _positive_int
+from core.cli.args import workspace as _ws
 
 
 def register(sub) -> None:
@@ -81,20 +83,6 @@ def _version_arg(p) -> None:
     p.add_argument("--version", type=_positive_int, metavar="N", help="default: the latest")
 
 
-def _positive_int(text: str) -> int:
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
-    return v
-
-
-def _ws():
-    from core.workspace import open_workspace
-
-    return open_workspace()
 
 
 def _progress(msg: str) -> None:

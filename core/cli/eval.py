@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from core.cli.models import _non_negative_float, _positive_int
+from core.cli.args import non_negative_float as _non_negative_float
+from core.cli.args import positive_int as _positive_int
 
 
 def register(sub) -> None:

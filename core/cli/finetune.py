@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sys
 
+from core.cli.args import workspace as _ws
+
 
 def register(sub) -> None:
     f = sub.add_parser("finetune", help="fine-tune a local model with LoRA in the background")
@@ -52,11 +54,6 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_settings)
 
-
-def _ws():
-    from core.workspace import open_workspace
-
-    return open_workspace()
 
 
 def _public(rec: dict) -> dict:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from core.cli.args import workspace as _ws
+
 
 def register(sub) -> None:
     k = sub.add_parser("kb", help="knowledge bases for retrieved context: create, add, search")
@@ -94,11 +96,6 @@ def _int_at_least(low: int):
         return v
     return parse
 
-
-def _ws():
-    from core.workspace import open_workspace
-
-    return open_workspace()
 
 
 def _settings(args, base):

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from core.cli.args import non_negative_float as _non_negative_float
+from core.cli.args import positive_int as _positive_int
+from core.cli.args import workspace as _ws
+
 
 def register(sub) -> None:
     m = sub.add_parser("models", help="list, add, edit, delete and test registered models")
@@ -75,34 +79,7 @@ def _price_args(p) -> None:
                    help="requests served at once (shares the hourly cost)")
 
 
-def _non_negative_float(text: str) -> float:
-    import argparse
 
-    try:
-        v = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a number; give e.g. 0.15") from None
-    if v != v or v < 0 or v == float("inf"):
-        raise argparse.ArgumentTypeError(f"'{text}' must be a non-negative number")
-    return v
-
-
-def _positive_int(text: str) -> int:
-    import argparse
-
-    try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"'{text}' must be at least 1")
-    return v
-
-
-def _ws():
-    from core.workspace import open_workspace
-
-    return open_workspace()
 
 
 def spec_record(spec) -> dict:
