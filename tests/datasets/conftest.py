@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -26,27 +24,7 @@ def ws(tmp_path, monkeypatch):
     return open_workspace()
 
 
-def snapshot(root: Path) -> str:
-    """A hash of everything in the workspace: each file's bytes and the database's rows.
-
-    The SQLite file itself is compared by content (`iterdump`), since WAL
-    checkpoints may rewrite pages without changing any row.
-    """
-    h = hashlib.sha256()
-    for p in sorted(root.rglob("*")):
-        rel = p.relative_to(root).as_posix()
-        h.update(rel.encode())
-        if p.is_file() and not p.name.startswith("ladder.db"):
-            h.update(p.read_bytes())
-    db = root / "ladder.db"
-    if db.exists():
-        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-        try:
-            for line in conn.iterdump():
-                h.update(line.encode())
-        finally:
-            conn.close()
-    return h.hexdigest()
+from tests.faults.conftest import snapshot  # noqa: E402,F401  (one workspace hash for all tests)
 
 
 @pytest.fixture

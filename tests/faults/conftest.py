@@ -25,9 +25,10 @@ def wait_for(pred, timeout: float = 60, every: float = 0.1):
 def snapshot(root: Path) -> str:
     """A hash of the workspace: every file's name and bytes, and every row of the database.
 
-    Like tests/datasets/conftest.py's helper, but the SQLite files (`ladder.db`, and its
-    `-wal`/`-shm` files, which SQLite creates and removes as connections open and close) are
-    left out by name and the database is compared by content (`iterdump` of all tables).
+    The SQLite files (`ladder.db`, and its `-wal`/`-shm` files, which SQLite creates and
+    removes as connections open and close) are left out by name and the database is compared
+    by content (`iterdump` of all tables), since WAL checkpoints rewrite pages without
+    changing any row.
     """
     h = hashlib.sha256()
     for p in sorted(root.rglob("*")):
