@@ -39,3 +39,28 @@ def ws():
     from core.workspace import open_workspace
 
     return open_workspace()
+
+
+def open_app(page: str | None = None, timeout: float = 60):
+    """The dashboard through its router (app.py) in AppTest, switched to `page` if given."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.run()
+    if page:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_for_eval_run(ws, run_id: int, timeout_s: float = 120) -> str:
+    """Poll a background evaluation run until it ends (bounded); return its status."""
+    import time
+
+    from core.evals.store import get_run
+
+    deadline = time.time() + timeout_s
+    while get_run(ws, run_id)["status"] not in ("done", "failed") and time.time() < deadline:
+        time.sleep(0.5)
+    return get_run(ws, run_id)["status"]

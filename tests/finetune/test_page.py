@@ -5,16 +5,11 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
-from tests.conftest import ROOT
+from tests.conftest import open_app
 
 
 def page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/finetune.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("views/finetune.py", timeout=60)
 
 
 def test_page_without_models_or_data_explains_what_is_needed(ws):

@@ -6,17 +6,12 @@ from __future__ import annotations
 from streamlit.testing.v1 import AppTest
 
 from core import retrieval as R
-from tests.conftest import ROOT
+from tests.conftest import open_app
 from tests.retrieval.test_dynamic import tiny_dataset
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=90)
-    at.run()
-    at.switch_page("views/dynamic.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("views/dynamic.py", timeout=90)
 
 
 def test_page_without_knowledge_bases_offers_create_and_sample():

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
-from streamlit.testing.v1 import AppTest
-
-from core.evals.store import get_run, list_runs
+from core.evals.store import list_runs
 from core.prompts import store as pstore
 from core.prompts.variants import Variant
-from tests.conftest import ROOT
+from tests.conftest import open_app, wait_for_eval_run
 from tests.evals.conftest import tiny_data, tiny_model  # noqa: F401  (fixtures)
 
 
@@ -21,20 +17,13 @@ def test_comparison_runs_and_recommends(ws, tiny_data, tiny_model):  # noqa: F81
     folder = ws.registry.get(tiny_model).source
     ws.registry.add(build_spec(id="tiny-b", kind="folder", source=folder, hourly_cost=0.5))
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/compare.py")
-    at.run()
-    assert not at.exception, at.exception
+    at = open_app("views/compare.py")
     at.multiselect(key="cmp_models").set_value(["tiny", "tiny-b"])
     at.run()
     at.button(key="cmp_run").click().run()
     assert not at.exception, at.exception
     [run] = list_runs(ws)
-    deadline = time.time() + 120
-    while get_run(ws, run["id"])["status"] not in ("done", "failed") and time.time() < deadline:
-        time.sleep(0.5)
-    assert get_run(ws, run["id"])["status"] == "done"
+    assert wait_for_eval_run(ws, run["id"]) == "done"
     at.run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import time
-
 from streamlit.testing.v1 import AppTest
 
-from core.evals.store import get_run, list_runs
-from tests.conftest import ROOT
+from core.evals.store import list_runs
+from tests.conftest import open_app, wait_for_eval_run
 from tests.evals.conftest import tiny_data, tiny_model  # noqa: F401  (fixtures)
 
 
 def open_page() -> AppTest:
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.run()
-    at.switch_page("views/prompt_lab.py")
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app("views/prompt_lab.py", timeout=60)
 
 
 def test_without_data_the_page_points_to_the_data_page():
@@ -37,10 +30,7 @@ def test_example_variants_run_in_the_background_and_rank(ws, tiny_data, tiny_mod
     assert not at.exception, at.exception
     assert any("started" in s.value for s in at.success)
     [run] = list_runs(ws)
-    deadline = time.time() + 120
-    while get_run(ws, run["id"])["status"] not in ("done", "failed") and time.time() < deadline:
-        time.sleep(0.5)
-    assert get_run(ws, run["id"])["status"] == "done"
+    assert wait_for_eval_run(ws, run["id"]) == "done"
     at.run()
     assert not at.exception, at.exception
     board = at.dataframe[0].value
