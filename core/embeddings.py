@@ -86,11 +86,15 @@ def _load_model():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import torch
-    from sentence_transformers import SentenceTransformer
-    from transformers.utils import logging as hf_logging
 
-    hf_logging.disable_progress_bar()
-    model = SentenceTransformer(model_path(), device=pick_device())
+    from core.hf import loading
+
+    with loading():
+        from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        model = SentenceTransformer(model_path(), device=pick_device())
     if pick_dtype() == "bf16":
         model.to(torch.bfloat16)
     model.eval()

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 from core.finetune.config import FinetuneConfig, FinetuneError
 from core.finetune.data import Encoder, Rows, default_variant, prompts_for, rows_from_frame
+from core.hf import loading
 from core.prompts.variants import Variant
 
 # Measured here (2 cores, AVX-512 BF16; PITFALLS.md): a SmolLM2 (135M) LoRA step on
@@ -178,20 +179,23 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
 
 
 def _tokenizer_and_config(path: str, trust_remote_code: bool):
-    from transformers import AutoConfig, AutoTokenizer
+    with loading():
+        from transformers import AutoConfig, AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     return tok, config
 
 
 def count_params(model_config, cfg: FinetuneConfig) -> tuple[int, int]:
     """(all parameters, trained parameters) from the architecture alone (no weights loaded)."""
     import torch
-    from transformers import AutoModelForCausalLM
 
-    with torch.device("meta"):
-        model = AutoModelForCausalLM.from_config(model_config)
+    with loading():
+        from transformers import AutoModelForCausalLM
+
+        with torch.device("meta"):  # model code is imported above, outside the meta device
+            model = AutoModelForCausalLM.from_config(model_config)
     total = sum(p.numel() for p in model.parameters())
     if cfg.method == "full":
         return total, total

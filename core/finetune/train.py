@@ -26,6 +26,7 @@ from pathlib import Path
 
 from core.finetune.config import FinetuneConfig
 from core.finetune.data import DynamicPadCollator, Encoder, ExampleDataset, prompts_for
+from core.hf import loading
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "qkv_proj",
              "c_attn", "Wqkv", "out_proj", "query_key_value")
@@ -65,16 +66,18 @@ def resolve_dtype(cfg: FinetuneConfig, device: str):
 
 
 def load_model(path: str, cfg: FinetuneConfig, device: str, trust_remote_code: bool = False):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
     dtype, _ = resolve_dtype(cfg, device)
-    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True,
-                                                 trust_remote_code=trust_remote_code)
+    with loading():
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True,
+                                                     trust_remote_code=trust_remote_code)
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
     if cfg.method == "lora":
-        from peft import LoraConfig, get_peft_model
+        with loading():
+            from peft import LoraConfig, get_peft_model
 
         targets = lora_targets(model, cfg.target_modules)
         lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
@@ -85,7 +88,8 @@ def load_model(path: str, cfg: FinetuneConfig, device: str, trust_remote_code: b
 
 def training_args(cfg: FinetuneConfig, run_dir: Path, device: str, has_eval: bool,
                   world_size: int = 1):
-    from transformers import TrainingArguments
+    with loading():
+        from transformers import TrainingArguments
 
     _, autocast = resolve_dtype(cfg, device)
     scheduler = cfg.scheduler
@@ -140,9 +144,10 @@ def _fail_checkpoint_writes(trainer) -> None:
 def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, device: str,
                  trust_remote_code: bool = False) -> dict:
     """Train, save the best adapter in RUN_DIR/adapter; return what happened."""
-    from transformers import Trainer
+    with loading():
+        from transformers import Trainer
 
-    from core.finetune.callbacks import RunCallback
+        from core.finetune.callbacks import RunCallback
     from core.jobs.files import read_metrics, truncate_metrics
 
     cfg, run_dir = plan_cfg, ctx.run_dir
@@ -206,15 +211,18 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
 def export_merged(ws, run_dir: Path, base_path: str, out: Path | None = None) -> Path:
     """Base + adapter merged into one ordinary model folder (RUN_DIR/merged by default)."""
     import torch
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     adapter = Path(run_dir) / "adapter"
     if not (adapter / "adapter_config.json").exists():
         raise ValueError(f"{adapter} holds no finished adapter; wait for the run to succeed.")
     out = Path(out or Path(run_dir) / "merged")
-    base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32, use_safetensors=True)
-    merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
+    with loading():
+        from peft import PeftModel
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32,
+                                                    use_safetensors=True)
+        merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
     merged.save_pretrained(out, safe_serialization=True)
     AutoTokenizer.from_pretrained(str(adapter)).save_pretrained(out)
     return out

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.hf import cache_lock, loading
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
 from core.models.packaged import PACKAGED, locate_gguf
 
@@ -72,18 +73,20 @@ def convert_gguf(gguf_path: Path, out_dir: Path, progress: Progress | None = Non
     renamed, so an interrupted conversion never leaves a half cache.
     """
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    with loading():
+        from transformers import AutoModelForCausalLM, AutoTokenizer
     say = progress or (lambda _m: None)
     tmp = out_dir.with_name(out_dir.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     t0 = time.perf_counter()
     say(f"Reading tokenizer from {gguf_path.name}")
-    tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
-    say("Dequantizing weights (once; later loads use the cache)")
-    model = AutoModelForCausalLM.from_pretrained(
-        gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
-    )
+    with loading():
+        tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
+        say("Dequantizing weights (once; later loads use the cache)")
+        model = AutoModelForCausalLM.from_pretrained(
+            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
+        )
     model.hf_quantizer = None
     model.is_quantized = False
     if hasattr(model.config, "quantization_config"):
@@ -105,8 +108,10 @@ def materialize(spec, cache_root: Path, progress: Progress | None = None) -> str
     if spec.kind == "packaged":
         out = cached_model_dir(cache_root, spec.id)
         if not (out / CACHE_MARKER).exists():
-            gguf = locate_gguf(spec.source, cache_root / "_gguf")
-            convert_gguf(gguf, out, progress)
+            with cache_lock(out):  # the app, the CLI and a worker may all get here at once
+                if not (out / CACHE_MARKER).exists():
+                    gguf = locate_gguf(spec.source, cache_root / "_gguf")
+                    convert_gguf(gguf, out, progress)
         return str(out)
     if spec.kind == "folder":
         folder = Path(spec.source)
@@ -116,7 +121,9 @@ def materialize(spec, cache_root: Path, progress: Progress | None = None) -> str
         if not (folder / "config.json").exists() and ggufs:
             out = cached_model_dir(cache_root, spec.id)
             if not (out / CACHE_MARKER).exists():
-                convert_gguf(ggufs[0], out, progress)
+                with cache_lock(out):
+                    if not (out / CACHE_MARKER).exists():
+                        convert_gguf(ggufs[0], out, progress)
             return str(out)
         return str(folder)
     if spec.kind == "hub":
@@ -155,26 +162,27 @@ class LocalBackend:
     def load(cls, path: str, *, device: str = "auto", dtype: str = "auto",
              trust_remote_code: bool = False, adapter: str | None = None,
              name: str = "local") -> LocalBackend:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-        from transformers.utils import logging as hf_logging
+        with loading():
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+            from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()  # loading from the cache takes about a second
-        dev = pick_device(device)
-        try:
-            tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-            model = AutoModelForCausalLM.from_pretrained(
-                path, dtype=pick_dtype(dtype, dev), trust_remote_code=trust_remote_code,
-                use_safetensors=None if trust_remote_code else True,
-            )
-        except OSError as e:
-            raise ModelError(
-                f"Could not load the model from {path}: {str(e).splitlines()[0]}. "
-                "Check the id or folder; hub models need network access once."
-            ) from None
-        if adapter:
-            from peft import PeftModel
+            hf_logging.disable_progress_bar()  # loading from the cache takes about a second
+            dev = pick_device(device)
+            try:
+                tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
+                model = AutoModelForCausalLM.from_pretrained(
+                    path, dtype=pick_dtype(dtype, dev), trust_remote_code=trust_remote_code,
+                    use_safetensors=None if trust_remote_code else True,
+                )
+            except OSError as e:
+                raise ModelError(
+                    f"Could not load the model from {path}: {str(e).splitlines()[0]}. "
+                    "Check the id or folder; hub models need network access once."
+                ) from None
+            if adapter:
+                from peft import PeftModel
 
-            model = PeftModel.from_pretrained(model, adapter)
+                model = PeftModel.from_pretrained(model, adapter)
         model.to(dev).eval()
         return cls(model, tok, dev, name)
 
