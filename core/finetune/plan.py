@@ -54,9 +54,10 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
 
     def text(self) -> str:
-        mins = self.seconds / 60
-        return (f"Estimate (rough): {self.steps} steps, about {mins:.0f} min "
-                f"({self.seconds:.0f} s) and {self.memory_gb:.1f} GB of memory on {self.device}; "
+        secs = self.seconds
+        took = f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min ({secs:.0f} s)"
+        return (f"Estimate (rough): {self.steps} steps, about {took} "
+                f"and {self.memory_gb:.1f} GB of memory on {self.device}; "
                 f"{self.trainable:,} of {self.params:,} parameters trained, "
                 f"{self.tokens_per_epoch:,} tokens per epoch.")
 
