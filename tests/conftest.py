@@ -64,3 +64,16 @@ def wait_for_eval_run(ws, run_id: int, timeout_s: float = 120) -> str:
     while get_run(ws, run_id)["status"] not in ("done", "failed") and time.time() < deadline:
         time.sleep(0.5)
     return get_run(ws, run_id)["status"]
+
+
+def wait_for(pred, timeout: float = 60, every: float = 0.1):
+    """Poll `pred` until it returns something truthy; fail after `timeout` seconds."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(every)
+    raise AssertionError(f"condition not met in {timeout} s")

@@ -82,12 +82,17 @@ def store_outputs(ws, pairs: list) -> None:
     now = time.time()
     with ws.db.connect() as c:
         for t, o in pairs:
-            c.execute(
-                "INSERT OR IGNORE INTO eval_cache (key, model_id, output, input_tokens,"
-                " output_tokens, latency_s, compute_s, cost_usd, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (t.key, t.model_id, o["output"], o["input_tokens"], o["output_tokens"],
-                 o["latency_s"], o.get("compute_s"), o.get("cost_usd"), now))
+            _cache_output(c, t, o, now)
+
+
+def _cache_output(c, t, o: dict, now: float) -> None:
+    """Keep one model output under its task key (first write wins)."""
+    c.execute(
+        "INSERT OR IGNORE INTO eval_cache (key, model_id, output, input_tokens,"
+        " output_tokens, latency_s, compute_s, cost_usd, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (t.key, t.model_id, o["output"], o["input_tokens"], o["output_tokens"],
+         o["latency_s"], o.get("compute_s"), o.get("cost_usd"), now))
 
 
 def write_cells(ws, run_id: int, items: list, score_fn) -> None:
@@ -99,12 +104,7 @@ def write_cells(ws, run_id: int, items: list, score_fn) -> None:
     with ws.db.connect() as c:
         for (t, o, cached), s in zip(items, scored, strict=True):
             if not cached:
-                c.execute(
-                    "INSERT OR IGNORE INTO eval_cache (key, model_id, output, input_tokens,"
-                    " output_tokens, latency_s, compute_s, cost_usd, created_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (t.key, t.model_id, o["output"], o["input_tokens"], o["output_tokens"],
-                     o["latency_s"], o.get("compute_s"), o.get("cost_usd"), now))
+                _cache_output(c, t, o, now)
             c.execute(
                 f"INSERT OR REPLACE INTO eval_cells ({', '.join(CELL_COLUMNS)})"
                 f" VALUES ({', '.join('?' * len(CELL_COLUMNS))})",

@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-import time
 from pathlib import Path
 
 from tests.browser.conftest import browser  # noqa: F401 - fixture
+from tests.conftest import wait_for  # noqa: F401 - shared by the fault tests
 from tests.finetune.conftest import tiny_model_dir, tiny_ws  # noqa: F401 - fixtures
-
-
-def wait_for(pred, timeout: float = 60, every: float = 0.1):
-    """Poll `pred` until it returns something truthy; fail after `timeout` seconds."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(every)
-    raise AssertionError(f"condition not met in {timeout} s")
 
 
 def snapshot(root: Path) -> str:

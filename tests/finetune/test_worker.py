@@ -11,23 +11,13 @@ import time
 
 from core import jobs
 from core.finetune import build_config, service
-from tests.conftest import LADDER
+from tests.conftest import LADDER, wait_for
 from tests.finetune.conftest import TINY, add_dataset_assigned, toy_frame
 
 
 def ladder(*args, timeout=180):
     return subprocess.run([*LADDER, *args], capture_output=True, text=True, timeout=timeout,
                           env=dict(os.environ))
-
-
-def wait_for(pred, timeout=60, every=0.1):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        v = pred()
-        if v:
-            return v
-        time.sleep(every)
-    raise AssertionError("condition not met in time")
 
 
 def test_cli_start_wait_runs_the_worker_end_to_end(tiny_ws):
