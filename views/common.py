@@ -30,6 +30,18 @@ def _workspace(home: str) -> Workspace:
     return open_workspace()
 
 
+def flash(page: str, msg: str) -> None:
+    """Rerun the page now and show `msg` at its top once (a message that survives st.rerun)."""
+    st.session_state[f"{page}_flash"] = msg
+    st.rerun()
+
+
+def show_flash(page: str) -> None:
+    """Show the message `flash` left for this page, once."""
+    if msg := st.session_state.pop(f"{page}_flash", None):
+        st.success(msg)
+
+
 def not_built(what: str) -> None:
     """An honest placeholder for a screen whose feature has not been built yet."""
     what = what[:1].upper() + what[1:]

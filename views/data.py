@@ -10,7 +10,7 @@ import streamlit as st
 from core import datasets
 from core.datasets import DatasetError
 from core.embeddings import EmbeddingError
-from views.common import workspace
+from views.common import flash, show_flash, workspace
 
 ws = workspace()
 SEVERITY = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info", "ok": "🟢 ok"}
@@ -21,13 +21,7 @@ st.title("Data")
 st.caption("Bring a CSV, JSONL or Excel file, map its columns, and check its quality before "
            "any evaluation or training. Every import and every fix is a new, immutable version.")
 
-if msg := st.session_state.pop("data_flash", None):
-    st.success(msg)
-
-
-def flash(msg: str) -> None:
-    st.session_state["data_flash"] = msg
-    st.rerun()
+show_flash("data")
 
 
 def guess(columns: list[str], names: tuple[str, ...], fallback: int) -> int:
@@ -100,16 +94,17 @@ with st.expander("Import a file", expanded=not items):
                                                     table.filename)
                     res = datasets.import_table(ws, table, name, mapping)
                     v = res.version
-                    flash(f"Imported '{v.dataset}' version {v.number}: {v.rows:,} rows."
-                          if res.created else
-                          f"No change: '{v.dataset}' already holds this content as version "
-                          f"{v.number}.")
+                    flash("data", f"Imported '{v.dataset}' version {v.number}: {v.rows:,} rows."
+                                  if res.created else
+                                  f"No change: '{v.dataset}' already holds this content as version "
+                                  f"{v.number}.")
                 except DatasetError as e:
                     st.error(str(e))
     if st.button("Load the sample data (support tickets)", key="data_sample"):
         try:
             res = datasets.load_sample(ws)
-            flash(f"Sample data ready: '{res.version.dataset}' version {res.version.number}.")
+            v = res.version
+            flash("data", f"Sample data ready: '{v.dataset}' version {v.number}.")
         except DatasetError as e:
             st.error(str(e))
 
@@ -145,7 +140,7 @@ with tab_split:
     if st.button("Make split", type="primary", key="do_split"):
         try:
             datasets.split(ws, name, float(val), float(test), int(seed), version.number)
-            flash(f"Split saved with version {version.number}.")
+            flash("data", f"Split saved with version {version.number}.")
         except DatasetError as e:
             st.error(str(e))
     if split is None:
@@ -222,7 +217,7 @@ with tab_report:
                                            threshold=p["threshold"], **chosen)
                     if res.created:
                         st.session_state.pop(f"ds_version_{name}", None)  # show the latest
-                        flash(f"Saved version {res.version.number} ({res.version.note}).")
+                        flash("data", f"Saved version {res.version.number} ({res.version.note}).")
                     st.info("Nothing to drop.")
                 except (DatasetError, EmbeddingError) as e:
                     st.error(str(e))
@@ -306,4 +301,4 @@ with tab_versions:
     if st.button("Delete this version", disabled=not sure, key="do_delete"):
         datasets.delete(ws, name, version.number)
         st.session_state.pop(f"ds_version_{name}", None)
-        flash(f"Deleted '{name}' version {version.number}.")
+        flash("data", f"Deleted '{name}' version {version.number}.")

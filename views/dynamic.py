@@ -10,7 +10,7 @@ from core.datasets import get_split, get_version, load_frame
 from core.embeddings import EmbeddingError
 from core.prompts.template import TemplateError
 from core.prompts.variants import Variant, render_variant
-from views.common import pick_dataset, workspace
+from views.common import flash, pick_dataset, show_flash, workspace
 from views.dynamic_eval import evaluation_section
 
 ws = workspace()
@@ -21,13 +21,7 @@ TYPES = ["txt", "md", "markdown", "csv", "pdf", "html", "htm"]
 st.title("Dynamic prompts")
 st.caption("Build each prompt from the content most similar to its input: retrieved chunks "
            "fill `{context}`, the most similar labelled train rows fill `{examples}`.")
-if msg := st.session_state.pop("kb_flash", None):
-    st.success(msg)
-
-
-def flash(msg: str) -> None:
-    st.session_state["kb_flash"] = msg
-    st.rerun()
+show_flash("kb")
 
 
 def progress_bar(label: str):
@@ -58,7 +52,7 @@ with c1.expander("Create a knowledge base", expanded=not kbs):
         if st.form_submit_button("Create"):
             try:
                 R.create_kb(ws, new_name.strip(), R.ChunkSettings(mode, int(size), int(overlap)))
-                flash(f"Created knowledge base '{new_name.strip()}'.")
+                flash("kb", f"Created knowledge base '{new_name.strip()}'.")
             except ERRORS as e:
                 st.error(str(e))
 with c2.expander("Sample help center", expanded=not kbs):
@@ -69,8 +63,8 @@ with c2.expander("Sample help center", expanded=not kbs):
                   else R.create_kb(ws, "help-center"))
             res = R.add_files(kb, sorted(SAMPLE_KB.glob("*.md")),
                               progress=progress_bar("Embedding the sample"))
-            flash(f"help-center: {sum(r.added for r in res)} chunks added, "
-                  f"{sum(r.skipped for r in res)} already stored.")
+            flash("kb", f"help-center: {sum(r.added for r in res)} chunks added, "
+                        f"{sum(r.skipped for r in res)} already stored.")
         except ERRORS as e:
             st.error(str(e))
 
@@ -97,7 +91,7 @@ with st.expander(f"Documents of '{kb.name}' ({kb.chunk.label()})", expanded=True
                              f"{r.skipped} already stored")
             except ERRORS as e:
                 lines.append(f"{f.name}: not added: {e}")
-        flash("  \n".join(lines))
+        flash("kb", "  \n".join(lines))
     docs = R.list_documents(kb)
     if docs:
         st.dataframe(pd.DataFrame(docs)[["name", "kind", "chunks", "bytes", "chunk_mode",
@@ -105,7 +99,7 @@ with st.expander(f"Documents of '{kb.name}' ({kb.chunk.label()})", expanded=True
         d1, d2 = st.columns([3, 1])
         victim = d1.selectbox("Document", [d["name"] for d in docs], key="kb_doc")
         if d2.button("Delete document", key="kb_delete_doc"):
-            flash(f"Deleted {victim} ({R.delete_document(kb, victim)} chunks).")
+            flash("kb", f"Deleted {victim} ({R.delete_document(kb, victim)} chunks).")
     r1, r2, r3, r4 = st.columns(4)
     re_mode = r1.selectbox("Mode", ["paragraphs", "tokens"], key="kb_re_mode",
                            index=["paragraphs", "tokens"].index(kb.chunk.mode))
@@ -115,7 +109,7 @@ with st.expander(f"Documents of '{kb.name}' ({kb.chunk.label()})", expanded=True
         try:
             kb = R.reindex(kb, R.ChunkSettings(re_mode, int(re_size), int(re_overlap)),
                            progress_bar("Re-indexing"))
-            flash(f"Re-indexed '{kb.name}' ({kb.chunk.label()}).")
+            flash("kb", f"Re-indexed '{kb.name}' ({kb.chunk.label()}).")
         except ERRORS as e:
             st.error(str(e))
 
@@ -143,7 +137,7 @@ ef = e1.number_input("HNSW ef_search", 10, 10_000, kb.ef_search, 50, key="kb_ef"
                      help="How many graph neighbours a query explores: higher finds more of "
                           "the true nearest chunks, and is slower.")
 if ef != kb.ef_search and e1.button("Apply ef_search", key="kb_ef_apply"):
-    flash(f"ef_search is now {R.set_ef_search(kb, int(ef)).ef_search}.")
+    flash("kb", f"ef_search is now {R.set_ef_search(kb, int(ef)).ef_search}.")
 if e2.button("Check recall", key="kb_recall"):
     try:
         st.session_state["kb_recall_result"] = R.recall_check(kb, sample=200, k=5)

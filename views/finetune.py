@@ -11,15 +11,14 @@ from core.finetune.config import PRESET_HELP, FinetuneConfig
 from core.finetune.data import default_variant
 from core.finetune.plan import plan_run
 from core.models.base import ModelError
-from views.common import workspace
+from views.common import flash, show_flash, workspace
 
 ws = workspace()
 st.title("Fine-tuning")
 st.caption("One click queues a LoRA run in the background: it keeps going if you close the tab "
            "or restart the server. Watch the curves live, stop it, resume it, and compare the "
            "fine-tuned model with its base on the test split using the same prompt.")
-if msg := st.session_state.pop("ft_flash", None):
-    st.success(msg)
+show_flash("ft")
 
 FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version"}
 FIELDS = FinetuneConfig.model_fields
@@ -99,10 +98,8 @@ def _check_or_start(model, data, values, start: bool):
         st.success("Settings are valid.")
         st.info(plan.estimate.text() + " " + " ".join(plan.estimate.notes))
         return
-    st.session_state["ft_flash"] = (f"Queued run {started.run_id}. "
-                                    + started.plan.estimate.text())
     st.session_state["ft_run"] = started.run_id
-    st.rerun()
+    flash("ft", f"Queued run {started.run_id}. " + started.plan.estimate.text())
 
 
 def curves_figure(records: list[dict], title: str = "") -> go.Figure:

@@ -4,7 +4,7 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from core import datasets
-from views.common import RUNGS, models_frame, rung_status, workspace
+from views.common import RUNGS, flash, models_frame, rung_status, show_flash, workspace
 
 ws = workspace()
 
@@ -16,8 +16,7 @@ st.markdown(
 )
 
 st.subheader("Data")
-if msg := st.session_state.pop("home_flash", None):
-    st.success(msg)
+show_flash("home")
 data = datasets.list_datasets(ws)
 if data:
     d = data[0]
@@ -31,10 +30,8 @@ if c1.button("Load the sample data", key="home_sample",
              help="370 support tickets (examples/support_tickets.csv) with a default split"):
     try:
         res = datasets.load_sample(ws)
-        st.session_state["home_flash"] = (
-            f"Sample data ready: '{res.version.dataset}' v{res.version.number}, "
-            f"{res.version.rows} rows, split 80/10/10.")
-        st.rerun()
+        flash("home", f"Sample data ready: '{res.version.dataset}' v{res.version.number}, "
+                      f"{res.version.rows} rows, split 80/10/10.")
     except datasets.DatasetError as e:
         st.error(str(e))
 with c2:

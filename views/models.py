@@ -6,7 +6,7 @@ import streamlit as st
 from core.models.base import ChatPrompt, GenerationParams, ModelError
 from core.models.registry import build_spec
 from core.models.service import generate
-from views.common import models_frame, workspace
+from views.common import flash, models_frame, show_flash, workspace
 
 ws = workspace()
 st.title("Models")
@@ -16,8 +16,7 @@ st.caption(
     "Keys stay in the environment or `.streamlit/secrets.toml`; only the variable's name is saved."
 )
 
-if msg := st.session_state.pop("models_flash", None):
-    st.success(msg)
+show_flash("models")
 
 specs = ws.registry.list()
 st.dataframe(models_frame(specs, ws.settings.model_cache), hide_index=True, width="stretch")
@@ -100,8 +99,7 @@ with tab_add:
 
             with st.spinner("Checking…"):
                 ws.registry.add(spec, verify=_verify if verify else None)
-            st.session_state["models_flash"] = f"Added '{spec.id}'."
-            st.rerun()
+            flash("models", f"Added '{spec.id}'.")
         except ModelError as e:
             st.error(f"Not added: {e}")
 
@@ -124,8 +122,7 @@ with tab_edit:
         if st.form_submit_button("Save changes"):
             try:
                 ws.registry.update(edit_id, **changes)
-                st.session_state["models_flash"] = f"Saved '{edit_id}'."
-                st.rerun()
+                flash("models", f"Saved '{edit_id}'.")
             except ModelError as e:
                 st.error(f"Not saved: {e}")
     if spec.builtin:
@@ -135,7 +132,6 @@ with tab_edit:
         if st.button("Delete", disabled=not confirm, key="delete_model"):
             try:
                 ws.registry.delete(edit_id)
-                st.session_state["models_flash"] = f"Deleted '{edit_id}'."
-                st.rerun()
+                flash("models", f"Deleted '{edit_id}'.")
             except ModelError as e:
                 st.error(str(e))
