@@ -39,13 +39,18 @@ def _all_ranks_any(flag: bool) -> bool:
 
 class RunCallback(TrainerCallback):
     def __init__(self, ctx, cfg, tokenizer, collator, score_sets: dict, task: str,
-                 labels: list[str] | None, history: list[dict] | None = None):
+                 labels: list[str] | None, history: list[dict] | None = None,
+                 deadline: float | None = None):
         self.ctx, self.cfg, self.tok, self.collator = ctx, cfg, tokenizer, collator
         self.score_sets = score_sets  # {"val": (prompts, targets), "train": (prompts, targets)}
         self.task, self.labels = task, labels
         self.history = list(history or [])  # evaluation records, also from before a resume
         self.stopped_early = False
         self.cancelled = False
+        self.deadline = deadline  # a time budget's latest end of training (time.time())
+        # example tokens trained on so far (the trainer counts training batches only)
+        self.tokens_seen = lambda: self.collator.real_tokens
+        self.stopped_by_budget = False
         self.last_train_loss = next((h.get("train_loss") for h in reversed(self.history)
                                      if h.get("train_loss") is not None), None)
         self._t0 = time.time()
@@ -56,7 +61,7 @@ class RunCallback(TrainerCallback):
     # -- progress -------------------------------------------------------------
     def on_train_begin(self, args, state, control, **kw):
         self._t0, self._step0 = time.time(), state.global_step
-        self._last = (time.time(), self.collator.real_tokens)
+        self._last = (time.time(), self.tokens_seen())
         self.ctx.status(state="running", phase="training", step=state.global_step,
                         max_steps=state.max_steps)
 
@@ -71,7 +76,7 @@ class RunCallback(TrainerCallback):
         logs = logs or {}
         if "loss" not in logs:
             return
-        now, tokens = time.time(), self.collator.real_tokens
+        now, tokens = time.time(), self.tokens_seen()
         dt = now - self._last[0]
         tps = (tokens - self._last[1]) * self.ctx.world_size / dt if dt > 0 else None
         self._last = (now, tokens)
@@ -100,7 +105,7 @@ class RunCallback(TrainerCallback):
             for name, (prompts, targets) in self.score_sets.items():
                 if prompts:
                     s = score_backend(backend, prompts, targets, self.task, self.labels,
-                                      batch_size=max(8, self.cfg.batch_size * 2))
+                                      batch_size=max(8, self.cfg.batch_size))
                     scores[name] = s.score
         if scores.get("val") is not None:
             metrics["eval_score"] = scores["val"]  # seen by load_best_model_at_end
@@ -137,3 +142,11 @@ class RunCallback(TrainerCallback):
             control.should_training_stop = True
             control.should_save = False
             control.should_evaluate = False
+        elif self.deadline and _all_ranks_any(time.time() > self.deadline):
+            # the machine got slower than measured: keep the promise about time, evaluate
+            # and save this step (the best checkpoint still wins)
+            self.stopped_by_budget = True
+            control.should_training_stop = True
+            control.should_evaluate = True
+            control.should_save = True
+            self.ctx.log(f"time budget reached at step {state.global_step}; stopping")

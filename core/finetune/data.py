@@ -120,6 +120,113 @@ class ExampleDataset:
         return {"input_ids": ex["input_ids"], "labels": ex["labels"]}
 
 
+def sample_indices(n: int, k: int, seed: int = 0) -> list[int]:
+    """A fixed, seeded choice of k of n row numbers (all of them when k is 0 or >= n), in order.
+
+    >>> sample_indices(10, 3, seed=1) == sample_indices(10, 3, seed=1)
+    True
+    >>> sample_indices(4, 0)
+    [0, 1, 2, 3]
+    """
+    import numpy as np
+
+    if k <= 0 or k >= n:
+        return list(range(n))
+    return sorted(int(i) for i in np.random.default_rng(seed).choice(n, size=k, replace=False))
+
+
+def token_batches(examples: list[dict], tokens: int, max_rows: int, seed: int = 0,
+                  window: int = 4) -> list[list[dict]]:
+    """Examples cut into micro-batches whose rows x longest row stays within `tokens`.
+
+    Rows are shuffled (seeded), then sorted by length within windows of about `window`
+    batches, so a batch holds rows of similar length (little padding) without every batch
+    of long rows being, say, all spam. A row longer than the budget gets a batch alone
+    (the plan refuses budgets below the longest row).
+    """
+    import numpy as np
+
+    from core.models.prefix import token_batches as cut
+
+    order = [int(i) for i in np.random.default_rng(seed).permutation(len(examples))]
+    mean = sum(len(e["input_ids"]) for e in examples) / max(1, len(examples))
+    per_window = max(1, int(window * min(max_rows, max(1, tokens // max(1, int(mean))))))
+    out: list[list[dict]] = []
+    for start in range(0, len(order), per_window):
+        part = order[start:start + per_window]
+        for idx in cut([len(examples[i]["input_ids"]) for i in part], tokens, max_rows):
+            out.append([examples[part[j]] for j in idx])
+    return out
+
+
+class BatchDataset:
+    """Pre-cut micro-batches as a dataset: the Trainer draws one item (a batch) per step."""
+
+    def __init__(self, batches: list[list[dict]]):
+        self.batches = batches
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __getitem__(self, i: int) -> list[dict]:
+        return self.batches[i]
+
+
+class TrainCollator:
+    """One micro-batch in the shared-prefix layout of core.models.prefix.
+
+    The tokens every row of the batch begins with (chat header, system message,
+    instructions) go once into `prefix_ids`; each row's remaining tokens are left-padded,
+    so its answer ends every row. `keep` marks the positions whose next token is part of
+    the answer: only there are logits and the loss computed. Counts example tokens (what
+    the rows hold) and computed tokens (what actually ran through the model).
+    """
+
+    def __init__(self, pad_id: int, share_prefix: bool = True):
+        self.pad_id = pad_id
+        self.share_prefix = share_prefix
+        self.real_tokens = 0
+        self.computed_tokens = 0
+        self.rows = 0
+
+    def shared(self, rows: list[dict]) -> int:
+        """Prefix length shared in this batch (each row keeps one prompt token of its own)."""
+        from core.models.prefix import share_len
+
+        if not self.share_prefix or len(rows) < 2:
+            return 0
+        return share_len([r["input_ids"] for r in rows],
+                         keep=[len(r["input_ids"]) - r["prompt_len"] + 1 for r in rows])
+
+    def computed(self, rows: list[dict]) -> int:
+        """Tokens that run through the model for this batch (prefix once, then each row)."""
+        p = self.shared(rows)
+        return p + sum(len(r["input_ids"]) - p for r in rows)
+
+    def __call__(self, items) -> dict:
+        import torch
+
+        from core.models.prefix import suffix_batch
+
+        rows = items[0] if items and isinstance(items[0], list) else items
+        seqs = [r["input_ids"] for r in rows]
+        p = self.shared(rows)
+        ids, mask, pos = suffix_batch(p, [s[p:] for s in seqs], self.pad_id, "cpu")
+        width = ids.shape[1]
+        labels = torch.tensor([[IGNORE] * (width - len(r["labels"]) + p) + r["labels"][p:]
+                               for r in rows])
+        keep = torch.zeros_like(labels, dtype=torch.bool)
+        keep[:, :-1] = labels[:, 1:] != IGNORE
+        out = {"input_ids": ids, "attention_mask": mask, "position_ids": pos, "labels": labels,
+               "keep": keep}
+        if p:
+            out["prefix_ids"] = torch.tensor([seqs[0][:p]])
+        self.real_tokens += sum(len(s) for s in seqs)
+        self.computed_tokens += p + sum(len(s) - p for s in seqs)
+        self.rows += len(rows)
+        return out
+
+
 class DynamicPadCollator:
     """Pads each batch to its own longest row (right padding); counts real tokens.
 

@@ -17,16 +17,17 @@ import math
 import os
 from dataclasses import dataclass, field
 
-from core.finetune.config import FinetuneConfig, FinetuneError
+from core.finetune.config import MIN_TRAIN_ROWS, FinetuneConfig, FinetuneError
 from core.finetune.data import Encoder, Rows, default_variant, prompts_for, rows_from_frame
 from core.hf import loading
 from core.prompts.variants import Variant
 
-# Measured here (2 cores, AVX-512 BF16; PITFALLS.md): a SmolLM2 (135M) LoRA step on
-# 8 x 128 tokens took 1.55 s in bf16 and ~4 s in fp32 -> effective FLOP/s of a LoRA
-# step (4 x params FLOP per token) on this CPU.
-CPU_FLOPS = {"bf16": 4 * 135e6 * 1024 / 1.55, "fp32": 4 * 135e6 * 1024 / 4.0}
-MEASURED_CORES = 2
+# Share of the measured matmul peak a training step reaches when nothing was measured yet
+# on this machine (bench/RESULTS.md: 45-60% on a 2-core CPU); the first run's measurement
+# replaces it (core.finetune.budget).
+STEP_EFFICIENCY = 0.45
+SCORE_EFFICIENCY = 0.35
+LOAD_S = 12.0  # worker start, imports, loading the cached model, measuring three steps
 GPU_FLOPS = 60e12  # a guess for small models on one modern GPU: they are latency bound
 TINY_PARAMS = 5_000_000
 
@@ -52,14 +53,31 @@ class Estimate:
     memory_gb: float
     device: str
     notes: list[str] = field(default_factory=list)
+    examples: int = 0  # rows the run will train on (with repeats over epochs)
+    train_rows: int = 0
+    train_s: float = 0.0
+    validate_s: float = 0.0
+    score_s: float = 0.0
+    budget_s: float | None = None
+    measured: bool = False  # speed from an earlier run on this machine, not a FLOP count
+    min_seconds: float = 0.0  # loading, one step and before/after: the least a run takes
+
+    @property
+    def epochs(self) -> float:
+        return self.examples / self.train_rows if self.train_rows else 0.0
 
     def text(self) -> str:
-        secs = self.seconds
-        took = f"{secs:.0f} s" if secs < 90 else f"{secs / 60:.0f} min ({secs:.0f} s)"
-        return (f"Estimate (rough): {self.steps} steps, about {took} "
-                f"and {self.memory_gb:.1f} GB of memory on {self.device}; "
-                f"{self.trainable:,} of {self.params:,} parameters trained, "
-                f"{self.tokens_per_epoch:,} tokens per epoch.")
+        def dur(x: float) -> str:
+            return f"{x:.0f} s" if x < 90 else f"{x / 60:.1f} min"
+
+        how = "measured on this machine" if self.measured else "a first guess; the run measures"
+        budget = f" (budget {dur(self.budget_s)})" if self.budget_s else ""
+        return (f"Estimate ({how}): about {dur(self.seconds)} in all{budget}: training "
+                f"{dur(self.train_s)}, validation {dur(self.validate_s)}, before/after "
+                f"{dur(self.score_s)}. {self.steps} steps seeing about {self.examples:,} "
+                f"examples ({self.epochs:.2g} of an epoch of {self.train_rows:,} train rows); "
+                f"{self.trainable:,} of {self.params:,} parameters trained, about "
+                f"{self.memory_gb:.1f} GB of memory on {self.device}.")
 
 
 @dataclass
@@ -156,13 +174,18 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
         raise FinetuneError(f"'{spec.id}' has only {params:,} parameters: a test model, too small "
                             "to learn a task. Choose a real base model (set LADDER_ALLOW_TINY=1 "
                             "only for tests).")
+    need_rows = MIN_TRAIN_ROWS.get(cfg.preset or "", 1)
+    if len(data.train) < need_rows:
+        raise FinetuneError(
+            f"'{cfg.dataset}' has {len(data.train)} train rows; the {cfg.preset} preset needs at "
+            f"least {need_rows} to learn from (and validation and test rows to measure it). Add "
+            "rows, or re-split with a larger train share.")
     enc = Encoder(tok)
-    lengths: dict[str, list[int]] = {}
+    examples: dict[str, list[dict]] = {}
     longest = (0, 0, "")
     for name, rows in (("train", data.train), ("validation", data.eval), ("test", data.test)):
         prompts = prompts_for(data.variant, rows, data.labels)
-        exs = enc.examples(prompts, rows.targets)
-        lengths[name] = [len(e["input_ids"]) for e in exs]
+        exs = examples[name] = enc.examples(prompts, rows.targets)
         for i, e in enumerate(exs):
             if len(e["input_ids"]) > longest[0]:
                 longest = (len(e["input_ids"]), e["prompt_len"], f"{name} row {i + 1}")
@@ -172,10 +195,22 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
             f"max_seq_len is {cfg.max_seq_len} but the longest prompt + answer is {longest[0]} "
             f"tokens ({longest[2]}; the prompt alone is {longest[1]}): it would be cut off. "
             f"Raise max_seq_len to {need} (--set max_seq_len={need}) or shorten the prompt.")
+    if longest[0] > cfg.tokens_per_batch:
+        raise FinetuneError(
+            f"tokens_per_batch is {cfg.tokens_per_batch} but the longest prompt + answer is "
+            f"{longest[0]} tokens ({longest[2]}): a step could not hold it. Set tokens_per_batch "
+            f"to at least {longest[0]} (e.g. --set tokens_per_batch={max(2048, longest[0])}).")
     cfg = cfg.model_copy(update={"dataset_version": data.version.number,
                                  "dataset_hash": data.version.hash,
                                  "variant": data.variant.model_dump()})
-    est = estimate(cfg, config, params, trainable, lengths, data)
+    est = estimate(ws, cfg, config, params, trainable, examples, data)
+    # a first guess (no measurement yet) may be pessimistic: refuse only at half its figure
+    need = est.min_seconds * (1.0 if est.measured else 0.5)
+    if cfg.time_budget_min and not cfg.max_steps and cfg.time_budget_min * 60 < need:
+        raise FinetuneError(
+            f"time_budget_min={cfg.time_budget_min:g} is too short: loading, one step of "
+            f"training and before/after take about {need:.0f} s on {est.device}; set "
+            f"time_budget_min={math.ceil(need / 6) / 10:g} or more, or lower test_rows.")
     return Plan(cfg, data, est, path, longest[0])
 
 
@@ -200,59 +235,112 @@ def count_params(model_config, cfg: FinetuneConfig) -> tuple[int, int]:
     total = sum(p.numel() for p in model.parameters())
     if cfg.method == "full":
         return total, total
-    from core.finetune.train import lora_targets
+    import re
+
+    from core.finetune.train import adapted_layers, lora_targets
 
     names = set(lora_targets(model, cfg.target_modules))
+    layers = adapted_layers(model_config, cfg.lora_layers)
     trainable = 0
     for name, mod in model.named_modules():
         if isinstance(mod, torch.nn.Linear) and (name.rsplit(".", 1)[-1] in names):
+            index = re.search(r"\.(\d+)\.", name)
+            if layers is not None and (index is None or int(index.group(1)) not in layers):
+                continue
             trainable += cfg.lora_r * (mod.in_features + mod.out_features)
     return total, trainable
 
 
-def estimate(cfg: FinetuneConfig, model_config, params: int, trainable: int,
-             lengths: dict[str, list[int]], data: RunData) -> Estimate:
-    """Time and memory from parameter count, tokens and this machine's measured FLOP/s."""
+def _peak_flops(dtype) -> float:
+    """Matmul FLOP/s of this machine in `dtype` (a quick square product; cached)."""
+    import time
+
     import torch
 
-    train_len = lengths["train"] or [1]
-    n_train = len(train_len)
-    per_epoch = math.ceil(n_train / cfg.effective_batch)
-    steps = cfg.max_steps or max(1, math.ceil(per_epoch * cfg.epochs))
-    mean_len = sum(train_len) / n_train
-    tokens_per_step = cfg.effective_batch * mean_len * 1.1  # dynamic padding leaves ~10%
+    key = str(dtype)
+    if key not in _PEAK:
+        a = torch.randn(768, 768, dtype=dtype)
+        a @ a
+        t0 = time.perf_counter()
+        for _ in range(4):
+            a @ a
+        _PEAK[key] = 4 * 2 * 768**3 / max(time.perf_counter() - t0, 1e-9)
+    return _PEAK[key]
+
+
+_PEAK: dict[str, float] = {}
+
+
+def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
+             examples: dict[str, list[dict]], data: RunData) -> Estimate:
+    """Time and memory of the run: speed an earlier run measured here, else a FLOP count.
+
+    The steps follow the same arithmetic the worker uses once it has measured itself
+    (core.finetune.budget), so a time budget's estimate and its run agree.
+    """
+    import torch
+
+    from core.finetune import budget as bud
+    from core.finetune.data import TrainCollator, sample_indices, token_batches
+    from core.models.local import cpu_supports_bf16
+
     gpu = torch.cuda.is_available()
-    precision = cfg.precision
-    if gpu:
-        rate, device = GPU_FLOPS, "the GPU"
+    device = "cuda" if gpu else "cpu"
+    bf16 = cfg.precision == "bf16" and (torch.cuda.is_bf16_supported() if gpu
+                                        else cpu_supports_bf16())
+    where = "the GPU" if gpu else f"this CPU ({os.cpu_count()} cores)"
+    train = examples["train"] or [{"input_ids": [0], "prompt_len": 0}]
+    col = TrainCollator(0)
+    batches = token_batches(train, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)
+    step_tokens = sum(col.computed(b) for b in batches) / len(batches)
+    rows_per_step = len(train) / len(batches) * cfg.grad_accum
+    evald = [examples["validation"][i] for i in
+             sample_indices(len(examples["validation"]), cfg.eval_sample, cfg.seed)]
+    eval_tokens = sum(col.computed(b) for b in
+                      token_batches(evald, cfg.tokens_per_batch, cfg.batch_size, cfg.seed))
+    test_n = min(cfg.test_rows or len(examples["test"]), len(examples["test"]))
+    score_n = min(cfg.eval_rows, len(examples["validation"])) * (2 if cfg.overfit_gap > 0 else 1)
+    speed = bud.known_speed(ws, bud.signature(cfg, device))
+    notes = []
+    if speed is None:
+        rate = GPU_FLOPS if gpu else _peak_flops(torch.bfloat16 if bf16 else torch.float32)
+        flop_tok = (6 if cfg.method == "full" else 4) * params
+        row_tokens = step_tokens * cfg.grad_accum / rows_per_step  # after prefix sharing
+        speed = bud.Speed(s_per_token=flop_tok / (rate * STEP_EFFICIENCY),
+                          score_s_per_row=2 * params * row_tokens / (rate * SCORE_EFFICIENCY),
+                          eval_s_per_token=flop_tok / 3 / (rate * STEP_EFFICIENCY))
+        notes.append("No run has measured this machine yet: the estimate counts FLOPs; the run "
+                     "measures its own speed first and fits its steps to the budget.")
+    step_s = speed.step_s(step_tokens) * cfg.grad_accum
+    eval_each = speed.eval_s_per_token * eval_tokens + speed.score_s_per_row * score_n
+    score_s = 2 * test_n * speed.score_s_per_row if cfg.before_after else 0.0
+    cap = bud.epoch_steps(len(batches), cfg.epochs, cfg.grad_accum)
+    if cfg.max_steps:
+        steps = cfg.max_steps
+    elif cfg.time_budget_min:
+        steps = bud.budget_steps(cfg.time_budget_min * 60, LOAD_S, step_s, score_s, eval_each,
+                                 cfg.evaluations, cap)
+        every = max(1, steps // cfg.evaluations)
+        steps = every * min(cfg.evaluations, steps)
     else:
-        rate = CPU_FLOPS[precision] * max(1, (os.cpu_count() or 2)) / MEASURED_CORES
-        device = f"this CPU ({os.cpu_count()} cores)"
-    flop_tok = (6 if cfg.method == "full" else 4) * params
-    train_s = steps * tokens_per_step * flop_tok / rate
-    evals = steps // cfg.eval_every
-    val_tokens = sum(lengths["validation"] or [0])
-    n_labels = len(data.labels or []) or 1
-    score_tokens = min(cfg.eval_rows, len(lengths["validation"])) * mean_len * n_labels * 2
-    eval_s = evals * (val_tokens + score_tokens) * 2 * params / rate
-    test_n = len(lengths["test"]) if not cfg.test_rows else min(cfg.test_rows, len(lengths["test"]))
-    ba_s = (2 * test_n * mean_len * n_labels * 2 * params / rate) if cfg.before_after else 0
-    seconds = train_s + eval_s + ba_s + 15  # + loading the model and libraries
-    wbytes = 2 if precision == "bf16" else 4
+        every = max(1, math.ceil(cap / cfg.evaluations))
+        steps = every * math.ceil(cap / every)
+    n_evals = cfg.evaluations if not cfg.eval_every else max(1, steps // cfg.eval_every)
+    train_s, validate_s = steps * step_s, n_evals * eval_each if examples["validation"] else 0.0
+    seconds = LOAD_S + train_s + validate_s + score_s + bud.SAVE_MARGIN_S
+    wbytes = 2 if bf16 and cfg.method == "lora" else 4
     hidden = getattr(model_config, "hidden_size", 1024)
     layers = getattr(model_config, "num_hidden_layers", 12)
-    vocab = getattr(model_config, "vocab_size", 32000)
-    max_len = max(max(v) if v else 0 for v in lengths.values())
     opt_bytes = trainable * (4 + 4 + 8) if cfg.method == "lora" else params * 16
-    act = cfg.batch_size * max_len * hidden * layers * 34 * wbytes / 2
-    logits = cfg.batch_size * max_len * vocab * 4 * 2
-    memory = params * wbytes + opt_bytes + act + logits + 0.5e9  # + the runtime itself
-    notes = ["Estimates from the parameter count, the tokens in the train split and "
-             "FLOP/s measured on this machine type; real times vary with load."]
-    if precision == "bf16" and not gpu:
-        from core.models.local import cpu_supports_bf16
-
-        if not cpu_supports_bf16():
-            notes.append("This CPU has no bf16 support: the run will use fp32 (about 2.5x slower).")
-    return Estimate(params, trainable, steps, int(sum(train_len)), seconds, memory / 1e9,
-                    device, notes)
+    act = cfg.tokens_per_batch * hidden * layers * 34 * wbytes / 2
+    memory = params * wbytes + opt_bytes + act + 0.5e9  # + the runtime itself
+    if cfg.precision == "bf16" and not bf16:
+        notes.append("This CPU computes bf16 slowly (no native support): the run uses fp32.")
+    return Estimate(params, trainable, steps, sum(len(e["input_ids"]) for e in train),
+                    seconds, memory / 1e9, where, notes, examples=int(steps * rows_per_step),
+                    train_rows=len(examples["train"]), train_s=train_s, validate_s=validate_s,
+                    score_s=score_s, budget_s=(cfg.time_budget_min * 60
+                                               if cfg.time_budget_min and not cfg.max_steps
+                                               else None),
+                    measured=not notes or "No run" not in notes[0],
+                    min_seconds=LOAD_S + step_s + score_s + bud.SAVE_MARGIN_S)

@@ -1,10 +1,12 @@
 """One fine-tuning run: load the cached base, add LoRA, train with the Trainer, save, register.
 
-Speed on a CPU comes from three choices measured on this machine (PITFALLS.md):
-the base is loaded in bf16 (LoRA weights stay fp32), batches are padded only
-to their own longest row, and rows of similar length are batched together
-(`group_by_length`). Full fine-tuning keeps fp32 master weights and uses bf16
-autocast instead, because pure-bf16 full training converges slowly.
+Speed comes from choices measured on this kind of machine (bench/RESULTS.md): the
+loss and logits only at answer positions, the prompt prefix a micro-batch shares run
+once (core.finetune.trainer), micro-batches cut by a token budget from rows of similar
+length, no adapter dropout by default, and bf16 weights where the CPU or GPU computes
+bf16 natively (LoRA weights stay fp32). Full fine-tuning keeps fp32 master weights and
+uses bf16 autocast instead, because pure-bf16 full training converges slowly. A time
+budget sets the number of steps from the speed measured at the start (core.finetune.budget).
 
 Checkpoints are written at every evaluation (the best and the last are kept),
 so a killed run resumes from its last evaluation with the Trainer's own
@@ -20,17 +22,46 @@ from __future__ import annotations
 import errno
 import gc
 import json
+import math
 import os
 import shutil
+import time
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from core.finetune.config import FinetuneConfig
-from core.finetune.data import DynamicPadCollator, Encoder, ExampleDataset, prompts_for
+from core.finetune import budget as bud
+from core.finetune.config import FinetuneConfig, FinetuneError
+from core.finetune.data import (
+    BatchDataset,
+    Encoder,
+    TrainCollator,
+    prompts_for,
+    sample_indices,
+    token_batches,
+)
 from core.hf import loading
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "qkv_proj",
              "c_attn", "Wqkv", "out_proj", "query_key_value")
 OPTIMIZERS = {"adamw": "adamw_torch", "rmsprop": "rmsprop", "sgd": "sgd", "adafactor": "adafactor"}
+
+
+def layer_count(model_config) -> int:
+    cfg = model_config.get_text_config() if hasattr(model_config, "get_text_config") else model_config
+    return int(getattr(cfg, "num_hidden_layers", 0) or 0)
+
+
+def adapted_layers(model_config, lora_layers: int) -> list[int] | None:
+    """Indices of the top `lora_layers` layers (None = every layer).
+
+    >>> class C: num_hidden_layers = 30
+    >>> adapted_layers(C(), 4), adapted_layers(C(), 0), adapted_layers(C(), 99)
+    ([26, 27, 28, 29], None, None)
+    """
+    n = layer_count(model_config)
+    if not lora_layers or not n or lora_layers >= n:
+        return None
+    return list(range(n - lora_layers, n))
 
 
 def lora_targets(model, target_modules: str) -> list[str]:
@@ -81,13 +112,15 @@ def load_model(path: str, cfg: FinetuneConfig, device: str, trust_remote_code: b
 
         targets = lora_targets(model, cfg.target_modules)
         lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                          target_modules=targets, task_type="CAUSAL_LM", bias="none")
+                          target_modules=targets, task_type="CAUSAL_LM", bias="none",
+                          layers_to_transform=adapted_layers(model.config, cfg.lora_layers))
         model = get_peft_model(model, lcfg)
     return model, tok
 
 
 def training_args(cfg: FinetuneConfig, run_dir: Path, device: str, has_eval: bool,
                   world_size: int = 1):
+    """Trainer arguments for micro-batches cut in advance (one dataset item is one batch)."""
     with loading():
         from transformers import TrainingArguments
 
@@ -96,23 +129,23 @@ def training_args(cfg: FinetuneConfig, run_dir: Path, device: str, has_eval: boo
     if scheduler == "constant" and cfg.warmup_ratio > 0:
         scheduler = "constant_with_warmup"
     score_metric = cfg.early_stopping_metric == "val_score" and cfg.eval_rows > 0
+    every = cfg.eval_every or max(1, math.ceil((cfg.max_steps or 1) / cfg.evaluations))
     return TrainingArguments(
         output_dir=str(run_dir / "checkpoints"),
-        per_device_train_batch_size=cfg.batch_size,
-        per_device_eval_batch_size=max(1, cfg.batch_size * 2),
+        per_device_train_batch_size=1, per_device_eval_batch_size=1,
         gradient_accumulation_steps=cfg.grad_accum,
         learning_rate=cfg.lr, lr_scheduler_type=scheduler, warmup_steps=float(cfg.warmup_ratio),
         num_train_epochs=cfg.epochs, max_steps=cfg.max_steps or -1,
         weight_decay=cfg.weight_decay, optim=OPTIMIZERS[cfg.optimizer],
         optim_args="momentum=0.9" if cfg.optimizer == "sgd" else None,
         seed=cfg.seed, data_seed=cfg.seed,
-        logging_steps=max(1, min(10, cfg.eval_every // 3)), logging_first_step=True,
-        eval_strategy="steps" if has_eval else "no", eval_steps=cfg.eval_every,
-        save_strategy="steps", save_steps=cfg.eval_every, save_total_limit=2,
-        load_best_model_at_end=has_eval,
+        logging_steps=max(1, min(10, every // 3)), logging_first_step=True,
+        eval_strategy="steps" if has_eval else "no", eval_steps=every,
+        save_strategy="steps", save_steps=every, save_total_limit=2,
+        load_best_model_at_end=has_eval, prediction_loss_only=True,
         metric_for_best_model="eval_score" if score_metric else "eval_loss",
         greater_is_better=bool(score_metric),
-        train_sampling_strategy="group_by_length", remove_unused_columns=False,
+        train_sampling_strategy="random", remove_unused_columns=False,
         label_names=["labels"], report_to="none", disable_tqdm=True, bf16=autocast,
         use_cpu=device == "cpu", dataloader_num_workers=0,
         ddp_backend="gloo" if device == "cpu" and world_size > 1 else None,
@@ -141,29 +174,128 @@ def _fail_checkpoint_writes(trainer) -> None:
     trainer._save_checkpoint = full_disk
 
 
+@dataclass
+class Prepared:
+    """A run's data as the Trainer and the callback take it."""
+
+    train: list[list[dict]]  # micro-batches of examples
+    eval: list[list[dict]]  # micro-batches of the fixed validation-loss sample
+    score_sets: dict  # {"val": (prompts, targets), "train": (prompts, targets)}
+
+
+def prepare(cfg: FinetuneConfig, data, tok) -> Prepared:
+    """Examples cut into token-budget micro-batches; the fixed, seeded validation samples."""
+    enc = Encoder(tok)
+    train_prompts = prompts_for(data.variant, data.train, data.labels)
+    eval_prompts = prompts_for(data.variant, data.eval, data.labels)
+    train_ex = enc.examples(train_prompts, data.train.targets)
+    loss_idx = sample_indices(len(data.eval), cfg.eval_sample, cfg.seed)
+    eval_ex = enc.examples([eval_prompts[i] for i in loss_idx],
+                           [data.eval.targets[i] for i in loss_idx])
+    cut = lambda exs: token_batches(exs, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)  # noqa: E731
+    score_sets = {}
+    if cfg.eval_rows:
+        v = sample_indices(len(data.eval), cfg.eval_rows, cfg.seed + 1)
+        score_sets["val"] = ([eval_prompts[i] for i in v], [data.eval.targets[i] for i in v])
+        if cfg.overfit_gap > 0:
+            t = sample_indices(len(data.train), cfg.eval_rows, cfg.seed + 2)
+            score_sets["train"] = ([train_prompts[i] for i in t],
+                                   [data.train.targets[i] for i in t])
+    return Prepared(cut(train_ex), cut(eval_ex) if eval_ex else [], score_sets)
+
+
+def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data, tok,
+                device: str, test_rows: int) -> tuple[bud.Budget, bud.Speed]:
+    """Measure this run's speed on its own batches, then fit the steps into the budget."""
+    import random
+
+    import torch
+
+    from core.finetune.scoring import score_backend
+    from core.finetune.trainer import answer_loss
+    from core.models.local import LocalBackend
+
+    rng = random.Random(cfg.seed)
+    picks = [rng.choice(prep.train) for _ in range(3)]  # a warm-up, then two timed
+    model.train()
+    step_s = bud.measure_steps(model, [collator([b]) for b in picks], lambda m, b: answer_loss(
+        m, {k: v.to(device) for k, v in b.items()})[0]) * bud.STEP_OVERHEAD
+    tokens = sum(collator.computed(b) for b in picks[1:]) / 2
+    # scoring speed on a few validation rows: what each evaluation and before/after cost
+    prompts, targets = prep.score_sets.get("val") or (
+        prompts_for(data.variant, data.train.head(16), data.labels), data.train.targets[:16])
+    n = min(16, len(prompts))
+    t0 = time.perf_counter()
+    with torch.no_grad():
+        score_backend(LocalBackend(model, tok, str(device), "measuring"), prompts[:n],
+                      targets[:n], data.task, data.labels)
+    score_row = (time.perf_counter() - t0) / max(1, n)
+    speed = bud.Speed(s_per_token=step_s / max(1.0, tokens), score_s_per_row=score_row,
+                      eval_s_per_token=step_s / 3 / max(1.0, tokens))
+    eval_each = (speed.eval_s_per_token * sum(collator.computed(b) for b in prep.eval)
+                 + score_row * sum(len(p) for p, _ in prep.score_sets.values()))
+    before_after = 2 * test_rows * score_row if cfg.before_after else 0.0
+    cap = bud.epoch_steps(len(prep.train), cfg.epochs, cfg.grad_accum)
+    spent = time.time() - ctx.started
+    step_s *= cfg.grad_accum
+    steps = bud.budget_steps(cfg.time_budget_min * 60, spent, step_s, before_after, eval_each,
+                             cfg.evaluations, cap)
+    plan = bud.Budget(cfg.time_budget_min * 60, spent, before_after, eval_each,
+                      cfg.evaluations, step_s, steps)
+    return plan, speed
+
+
 def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, device: str,
                  trust_remote_code: bool = False) -> dict:
     """Train, save the best adapter in RUN_DIR/adapter; return what happened."""
     with loading():
-        from transformers import Trainer
-
         from core.finetune.callbacks import RunCallback
+        from core.finetune.trainer import LadderTrainer
     from core.jobs.files import read_metrics, truncate_metrics
 
     cfg, run_dir = plan_cfg, ctx.run_dir
     ctx.status(phase="loading model")
     ctx.log(f"loading {cfg.base_model} from {model_path} on {device} (world size {ctx.world_size})")
     model, tok = load_model(model_path, cfg, device, trust_remote_code)
-    enc = Encoder(tok)
-    train_prompts = prompts_for(data.variant, data.train, data.labels)
-    eval_prompts = prompts_for(data.variant, data.eval, data.labels)
-    train_ds = ExampleDataset(enc.examples(train_prompts, data.train.targets))
-    eval_ds = ExampleDataset(enc.examples(eval_prompts, data.eval.targets)) if len(data.eval) else None
-    collator = DynamicPadCollator(tok.pad_token_id)
-    n = cfg.eval_rows
-    score_sets = {"val": (eval_prompts[:n], data.eval.targets[:n])} if n else {}
-    if n and cfg.overfit_gap > 0:
-        score_sets["train"] = (train_prompts[:n], data.train.targets[:n])
+    prep = prepare(cfg, data, tok)
+    collator = TrainCollator(tok.pad_token_id, share_prefix=ctx.world_size == 1)
+    timing = {"load_s": round(time.time() - ctx.started, 1)}
+    deadline = None
+    if cfg.time_budget_min and not cfg.max_steps:
+        ctx.status(phase="measuring speed")
+        t0 = time.time()
+        test_n = min(cfg.test_rows or len(data.test), len(data.test))
+        plan, speed = plan_budget(ctx, cfg, model, prep, collator, data, tok, device, test_n)
+        timing["measure_s"] = round(time.time() - t0, 1)
+        if plan.steps < 1:
+            raise FinetuneError(
+                f"the time budget of {cfg.time_budget_min:g} min leaves no time to train on "
+                f"this machine: one step takes {plan.step_s:.1f} s, evaluation "
+                f"{plan.evaluations} x {plan.eval_each_s:.0f} s and before/after about "
+                f"{plan.before_after_s:.0f} s; raise time_budget_min or lower test_rows")
+        # every evaluation also checkpoints: end the run on one, so no step is thrown away
+        every = max(1, plan.steps // cfg.evaluations)
+        steps = every * min(cfg.evaluations, plan.steps)
+        cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every})
+        ctx.update_config(max_steps=steps, eval_every=every)
+        deadline = time.time() + 1.15 * (plan.train_s + cfg.evaluations * plan.eval_each_s)
+        if ctx.is_main:
+            bud.record_speed(ws, bud.signature(cfg, device), speed)
+            (run_dir / "budget.json").write_text(json.dumps(
+                {**asdict(plan), "train_s": plan.train_s, "expected_s": plan.expected_s(),
+                 "speed": asdict(speed)}, indent=1))
+        ctx.log(f"time budget {cfg.time_budget_min:g} min: {plan.steps} steps of about "
+                f"{plan.step_s:.2f} s (measured), evaluation {plan.eval_each_s:.0f} s x "
+                f"{cfg.evaluations}, before/after about {plan.before_after_s:.0f} s")
+    elif not cfg.eval_every:
+        # epochs (or steps) rounded up to whole evaluation intervals: the last step is evaluated
+        total = cfg.max_steps or bud.epoch_steps(len(prep.train), cfg.epochs, cfg.grad_accum)
+        every = max(1, math.ceil(total / cfg.evaluations))
+        steps = every * math.ceil(total / every)
+        cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every})
+        ctx.update_config(max_steps=steps, eval_every=every)
+    train_ds = BatchDataset(prep.train)
+    eval_ds = BatchDataset(prep.eval) if prep.eval else None
     resume = last_checkpoint(run_dir)
     history = []
     if resume is not None:
@@ -173,21 +305,35 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
         ctx.log(f"resuming from {resume.name}")
     elif ctx.is_main:
         truncate_metrics(run_dir, 0)  # killed before its first checkpoint: start the curves over
-    cb = RunCallback(ctx, cfg, tok, collator, score_sets, data.task, data.labels, history)
-    trainer = Trainer(model=model, args=training_args(cfg, run_dir, device, eval_ds is not None,
-                                                      ctx.world_size),
-                      train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
-                      processing_class=tok, callbacks=[cb])
+    cb = RunCallback(ctx, cfg, tok, collator, prep.score_sets, data.task, data.labels, history,
+                     deadline=deadline)
+    trainer = LadderTrainer(
+        model=model, args=training_args(cfg, run_dir, device, eval_ds is not None, ctx.world_size),
+        train_dataset=train_ds, eval_dataset=eval_ds, data_collator=collator,
+        processing_class=tok, callbacks=[cb])
+    seen = trainer.seen
+    cb.tokens_seen = lambda: seen["tokens"]
     if os.environ.get("LADDER_TEST_FAIL_CHECKPOINT_WRITE") == "1":
         _fail_checkpoint_writes(trainer)
     ctx.interruptible = False  # from here a SIGTERM stops at the next step boundary
+    t0 = time.time()
     out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    wall = time.time() - t0
     ctx.interruptible = True
     state = trainer.state
+    validate_s = trainer.validate_s
+    timing.update(train_s=round(wall - validate_s - trainer.save_s, 1),
+                  validate_s=round(validate_s, 1), save_s=round(trainer.save_s, 1))
     result = {"final_step": state.global_step, "max_steps": state.max_steps,
               "train_loss": out.training_loss, "best_checkpoint": state.best_model_checkpoint,
               "best_metric": state.best_metric, "stopped_early": cb.stopped_early,
-              "device": device, "real_tokens": collator.real_tokens}
+              "stopped_by_budget": cb.stopped_by_budget, "device": device,
+              "real_tokens": trainer.seen["tokens"] * ctx.world_size,
+              "computed_tokens": trainer.seen["computed"] * ctx.world_size,
+              "examples_seen": trainer.seen["rows"] * ctx.world_size,
+              "epochs_seen": round(trainer.seen["rows"] * ctx.world_size / max(1, len(data.train)),
+                                   3),
+              **timing}
     if cb.cancelled or ctx.cancelled():
         return {**result, "state": "cancelled"}
     if ctx.is_main:

@@ -40,6 +40,7 @@ class JobContext:
         self.is_main = self.rank == 0
         self.interruptible = True
         self._cancel = False
+        self.started = time.time()  # time budgets count from here
         info = files.read_json(self.run_dir / "job.json") or {}
         self.job_id: str = info.get("id", self.run_dir.name)
         self.kind: str = info.get("kind", "")
@@ -50,6 +51,12 @@ class JobContext:
             raise RuntimeError(f"{self.run_dir}/config.json is missing or not JSON; the run "
                                "folder is damaged. Start a new run.")
         return cfg
+
+    def update_config(self, **fields) -> None:
+        """Write settings decided while running (e.g. steps from a time budget) into
+        config.json, so a resume continues with the same ones."""
+        if self.is_main:
+            files.write_json_atomic(self.run_dir / "config.json", {**self.config(), **fields})
 
     def cancelled(self) -> bool:
         if not self._cancel and files.cancel_requested(self.run_dir):

@@ -12,6 +12,7 @@ request's latency is its batch's wall time, so each `Generation` also carries
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
 import time
@@ -22,9 +23,21 @@ from pathlib import Path
 from core.hf import cache_lock, loading
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
 from core.models.packaged import PACKAGED, locate_gguf
+from core.models.prefix import (
+    accepts,
+    batch_cache,
+    can_share,
+    fits_window,
+    prefix_groups,
+    prefix_kv,
+    share_len,
+    suffix_batch,
+    token_batches,
+)
 
 Progress = Callable[[str], None]
 CACHE_MARKER = "ladder-cache.json"
+DEFAULT_BATCH_TOKENS = 2048
 
 
 def cpu_supports_bf16() -> bool:
@@ -33,6 +46,15 @@ def cpu_supports_bf16() -> bool:
     except OSError:
         return False
     return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def native_gqa(device: str) -> None:
+    """On a CPU, let SDPA read grouped key/value heads directly instead of copying them once
+    per query head (transformers' `repeat_kv`): with a padding or prefix mask it otherwise
+    copies, and on this kind of machine that copy cost more than the attention itself.
+    CUDA keeps transformers' choice (its fused kernels need the mask-free case)."""
+    if device == "cpu":
+        os.environ.setdefault("TRANSFORMERS_SDPA_FORCE_GQA", "1")
 
 
 def pick_device(device: str = "auto") -> str:
@@ -153,10 +175,15 @@ class LocalBackend:
         self.tok = tokenizer
         self.device = device
         self.name = name
+        native_gqa(str(device))
         self.chat = bool(getattr(tokenizer, "chat_template", None))
         if self.tok.pad_token_id is None:
             self.tok.pad_token = self.tok.eos_token
         self._lock = threading.Lock()
+        self.batch_tokens = DEFAULT_BATCH_TOKENS  # rows x longest row per forward pass
+        self.share_prefixes = True
+        self._prefixes: dict[tuple, list] = {}
+        self._keep_logits = accepts(model, "logits_to_keep")
 
     @classmethod
     def load(cls, path: str, *, device: str = "auto", dtype: str = "auto",
@@ -182,7 +209,9 @@ class LocalBackend:
             if adapter:
                 from peft import PeftModel
 
-                model = PeftModel.from_pretrained(model, adapter)
+                # merged into the base weights: the same outputs, without the adapter's
+                # extra matmuls on every layer (inference only; the files stay an adapter)
+                model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
         model.to(dev).eval()
         return cls(model, tok, dev, name)
 
@@ -201,29 +230,88 @@ class LocalBackend:
     def count_tokens(self, text: str) -> int:
         return len(self.tok(text, add_special_tokens=False)["input_ids"])
 
+    # -- shared prefixes --------------------------------------------------------
+    def _shared(self, seqs: list[list[int]], extra: int = 0) -> tuple[int, list | None]:
+        """(P, per-layer keys/values) of the prefix all `seqs` share; (0, None) when not worth it.
+
+        The prefix's keys and values are computed once per backend and kept (a few recent
+        prefixes): every chunk of a run re-uses them. `extra` is the longest continuation
+        (new or candidate tokens) that must still fit a sliding window.
+        """
+        p = share_len(seqs)
+        if not p or not self.share_prefixes or not can_share(self.model):
+            return 0, None
+        if not fits_window(self.model, max(len(x) for x in seqs) + extra):
+            return 0, None
+        key = tuple(seqs[0][:p])
+        # a kept prefix that this one extends by a few tokens serves as well: chunks of one
+        # run differ only in how far their inputs happen to agree ("Ticket: The ...")
+        near = [k for k in self._prefixes if len(k) <= p and p - len(k) <= 32
+                and key[:len(k)] == k]
+        if near:
+            key = max(near, key=len)
+            p = len(key)
+        kv = self._prefixes.pop(key, None)
+        if kv is None:
+            import torch
+
+            with torch.inference_mode():
+                kv = prefix_kv(self.model, key, self.device)
+        self._prefixes[key] = kv  # most recent last
+        while len(self._prefixes) > 4:
+            self._prefixes.pop(next(iter(self._prefixes)))
+        return p, kv
+
+    def _plan(self, seqs: list[list[int]], batch_size: int, extra: int = 0
+              ) -> list[tuple[list[int], int, list | None]]:
+        """(row indices, shared prefix length, prefix keys/values) for each batch to run.
+
+        Rows are grouped by the prefix they share (core.models.prefix.prefix_groups), and
+        each group is cut into batches of similar length within the token budget.
+        """
+        with self._lock:
+            groups = prefix_groups(seqs) if self.share_prefixes else [list(range(len(seqs)))]
+            shared = [(g, *self._shared([seqs[i] for i in g], extra)) for g in groups]
+        out = []
+        for g, p, kv in shared:
+            for part in token_batches([len(seqs[i]) - p for i in g], self.batch_tokens,
+                                      batch_size):
+                out.append(([g[j] for j in part], p, kv))
+        return out
+
     # -- generation -----------------------------------------------------------
     def generate(self, prompts: list[ChatPrompt], params: GenerationParams,
                  batch_size: int = 16, on_batch: Callable[[int], None] | None = None
                  ) -> list[Generation]:
-        """Generate for all prompts in length-sorted, left-padded batches; keeps input order."""
+        """Generate for all prompts in length-grouped batches that share their common
+        prompt prefix; keeps input order."""
         encoded = [self.encode(self.render(p)) for p in prompts]
-        order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
         results: list[Generation | None] = [None] * len(encoded)
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
-            for i, g in zip(idx, self._generate_batch([encoded[i] for i in idx], params), strict=True):
+        for idx, p, kv in self._plan(encoded, batch_size, params.max_new_tokens):
+            gens = self._generate_batch([encoded[i] for i in idx], params, p, kv)
+            for i, g in zip(idx, gens, strict=True):
                 results[i] = g
             if on_batch:
                 on_batch(len(idx))
         return results  # type: ignore[return-value]
 
-    def _generate_batch(self, batch: list[list[int]], params: GenerationParams) -> list[Generation]:
+    def _generate_batch(self, batch: list[list[int]], params: GenerationParams, p: int = 0,
+                        kv: list | None = None) -> list[Generation]:
         import torch
 
-        width = max(len(x) for x in batch)
         pad = self.tok.pad_token_id
-        ids = torch.tensor([[pad] * (width - len(x)) + x for x in batch], device=self.device)
-        mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in batch], device=self.device)
+        if kv is not None:
+            # prefix, then each suffix left-padded: the prefix sits at the same positions in
+            # every row, so its cached keys/values serve them all
+            sids, smask, _ = suffix_batch(p, [x[p:] for x in batch], pad, self.device)
+            prefix = torch.tensor([batch[0][:p]] * len(batch), device=self.device)
+            ids, mask = torch.cat([prefix, sids], 1), smask
+            width = ids.shape[1]
+        else:
+            width = max(len(x) for x in batch)
+            ids = torch.tensor([[pad] * (width - len(x)) + x for x in batch], device=self.device)
+            mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in batch],
+                                device=self.device)
         kwargs = dict(max_new_tokens=params.max_new_tokens, pad_token_id=pad)
         if params.temperature > 0:
             kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
@@ -235,6 +323,8 @@ class LocalBackend:
             kwargs["stopping_criteria"] = [_StopOnStrings(self.tok, params.stop, width)]
         with self._lock, torch.inference_mode():
             t0 = time.perf_counter()
+            if kv is not None:
+                kwargs["cache"] = batch_cache(self.model, kv, len(batch))
             out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
             elapsed = time.perf_counter() - t0
         eos = set(_as_list(self.model.generation_config.eos_token_id)) | {pad}
@@ -258,9 +348,11 @@ class LocalBackend:
         """Sum of log-probabilities of each candidate as the answer to each prompt.
 
         Used for classification instead of free generation: the label the model
-        finds most likely wins, so a small model cannot answer off-format. Each
-        prompt is run once; its key/value cache is then shared by all candidates,
-        so scoring C labels costs about one prompt pass, not C.
+        finds most likely wins, so a small model cannot answer off-format. The prefix
+        every prompt shares is computed once; each prompt's own tokens run once, with
+        logits only at its last position; its key/value cache is then shared by all
+        candidates, so scoring C labels costs about one pass over the prompt's own
+        tokens, not C. Single-token candidates need no second pass at all.
         """
 
         import torch
@@ -274,53 +366,131 @@ class LocalBackend:
             sep = "" if self.chat or t[-1:].isspace() else " "
             c_ids.append([self.tok(sep + c, add_special_tokens=False)["input_ids"]
                           for c in candidates])
-        order = sorted(range(len(prompts)), key=lambda i: len(p_ids[i]))
+        longest_c = max(len(c) for row in c_ids for c in row)
         results: list[CandidateScores | None] = [None] * len(prompts)
-        for start in range(0, len(order), batch_size):
-            idx = order[start:start + batch_size]
+        for idx, p, kv in self._plan(p_ids, batch_size, longest_c * len(candidates)):
             with self._lock, torch.inference_mode():
                 t0 = time.perf_counter()
-                lps = self._score_batch([p_ids[i] for i in idx], [c_ids[i] for i in idx])
+                lps = self._score_batch([p_ids[i][p:] for i in idx], [c_ids[i] for i in idx],
+                                        p, kv)
                 dt = time.perf_counter() - t0
             for i, lp in zip(idx, lps, strict=True):
                 results[i] = CandidateScores(lp, [len(c) for c in c_ids[i]], len(p_ids[i]),
                                              dt / len(idx))
         return results  # type: ignore[return-value]
 
-    def _score_batch(self, prompts: list[list[int]], cands: list[list[list[int]]]) -> list[list[float]]:
+    def _score_batch(self, prompts: list[list[int]], cands: list[list[list[int]]], p: int = 0,
+                     kv: list | None = None) -> list[list[float]]:
+        """Log-likelihoods of each row's candidates; `prompts` are the parts after a shared
+        prefix of `p` tokens whose keys/values are `kv` (p = 0: whole prompts)."""
         import torch
 
         dev, pad = self.device, self.tok.pad_token_id
-        b, n_c = len(prompts), len(cands[0])
-        width = max(len(p) for p in prompts)
-        ids = torch.tensor([[pad] * (width - len(p)) + p for p in prompts], device=dev)
-        mask = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=dev)
-        pos = (mask.cumsum(-1) - 1).clamp(min=0)
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
+        b = len(prompts)
+        ids, mask, pos = suffix_batch(p, prompts, pad, dev)
+        fwd = dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
+        if kv is not None:
+            fwd["cache"] = batch_cache(self.model, kv, b)
+        if self._keep_logits:
+            fwd["logits_to_keep"] = 1
+        out = self.model(**fwd)
         first = torch.log_softmax(out.logits[:, -1].float(), -1)  # predicts candidate token 0
-        cache = out.past_key_values
+        if max(len(c) for row in cands for c in row) == 1:
+            return [[float(first[i, c[0]]) for c in row] for i, row in enumerate(cands)]
+        width = max(sum(len(c) for c in row) for row in cands)
+        if fits_window(self.model, mask.shape[1] + width):
+            return self._candidate_pass(out.cache, mask, pos, cands, first)
+        return self._candidate_pass_repeated(out.cache, mask, pos, cands, first)
+
+    def _candidate_pass_repeated(self, cache, mask, pos, cands, first) -> list[list[float]]:
+        """Multi-token candidates as B x C rows over a repeated prompt cache: the path for
+        rows longer than a sliding window, where a custom 4D mask cannot be used."""
+        import torch
+
+        dev, pad = self.device, self.tok.pad_token_id
+        n_c = len(cands[0])
         cache.batch_repeat_interleave(n_c)
         flat = [c for row in cands for c in row]  # b * n_c candidates, prompt-major
         clen = max(len(c) for c in flat)
         c_tok = torch.tensor([c + [pad] * (clen - len(c)) for c in flat], device=dev)
         c_mask = torch.tensor([[1] * len(c) + [0] * (clen - len(c)) for c in flat], device=dev)
         full_mask = torch.cat([mask.repeat_interleave(n_c, 0), c_mask], dim=1)
-        start = mask.sum(-1).repeat_interleave(n_c).unsqueeze(1)
+        start = pos[:, -1:].repeat_interleave(n_c, 0) + 1
         c_pos = start + torch.arange(clen, device=dev).unsqueeze(0)
         logits = self.model(input_ids=c_tok, attention_mask=full_mask, position_ids=c_pos,
                             cache=cache, use_cache=False).logits.float()
         rest = torch.log_softmax(logits, -1)
         scores = []
-        for pi in range(b):
-            row = []
-            for ci in range(n_c):
+        for pi, row in enumerate(cands):
+            out = []
+            for ci, c in enumerate(row):
                 k = pi * n_c + ci
-                c = flat[k]
-                total = float(first[pi, c[0]])
-                for j in range(1, len(c)):
-                    total += float(rest[k, j - 1, c[j]])
-                row.append(total)
-            scores.append(row)
+                out.append(float(first[pi, c[0]]) + sum(float(rest[k, j - 1, c[j]])
+                                                       for j in range(1, len(c))))
+            scores.append(out)
+        return scores
+
+    def _candidate_pass(self, cache, mask, pos, cands, first) -> list[list[float]]:
+        """Log-likelihoods of multi-token candidates in one pass over B rows.
+
+        Each row's candidates are laid side by side after its prompt, and a 4D mask lets
+        every candidate see the prompt and its own earlier tokens only, so the prompt's
+        keys and values are read once per row rather than once per candidate.
+        """
+        import numpy as np
+        import torch
+
+        dev, pad = self.device, self.tok.pad_token_id
+        b = len(cands)
+        # a candidate's last token predicts nothing that is scored: only its first n-1
+        # tokens are fed (the first is scored from the prompt pass)
+        width = max(sum(len(c) - 1 for c in row) for row in cands)
+        prompt_len = mask.shape[1]
+        # built in numpy (thousands of tiny torch ops cost more than the pass itself)
+        ids = np.full((b, width), pad, dtype=np.int64)
+        allowed = np.zeros((b, 1, width, prompt_len + width), dtype=bool)
+        c_pos = np.zeros((b, width), dtype=np.int64)
+        keep = np.zeros((b, width), dtype=bool)
+        prompt_mask = mask.bool().cpu().numpy()
+        starts = (pos[:, -1] + 1).cpu().numpy()
+        where: list[list[tuple[int, int]]] = []  # (first slot, length) of each candidate
+        for r, row in enumerate(cands):
+            slot, spots = 0, []
+            for c in row:
+                n = len(c) - 1  # fed tokens; each predicts the next token of the candidate
+                ids[r, slot:slot + n] = c[:-1]
+                c_pos[r, slot:slot + n] = starts[r] + np.arange(n)
+                allowed[r, 0, slot:slot + n, :prompt_len] = prompt_mask[r]
+                allowed[r, 0, slot:slot + n, prompt_len + slot:prompt_len + slot + n] = np.tri(
+                    n, dtype=bool)
+                keep[r, slot:slot + n] = True
+                spots.append((slot, n + 1))
+                slot += n
+            allowed[r, 0, slot:, 0] = True  # padding queries: attend somewhere, ignored
+            where.append(spots)
+        ids, c_pos = torch.from_numpy(ids).to(dev), torch.from_numpy(c_pos).to(dev)
+        allowed, keep = torch.from_numpy(allowed).to(dev), torch.from_numpy(keep).to(dev)
+        if getattr(self.model.config, "_attn_implementation", "sdpa") != "sdpa":
+            low = torch.finfo(self.model.dtype).min  # eager attention adds the mask
+            allowed = torch.zeros(allowed.shape, dtype=self.model.dtype, device=dev).masked_fill(
+                ~allowed, low)
+        fwd = dict(input_ids=ids, attention_mask=allowed, position_ids=c_pos, cache=cache,
+                   use_cache=False)
+        if self._keep_logits:
+            logits = self.model(**fwd, logits_to_keep=keep).logits
+        else:
+            logits = self.model(**fwd).logits[keep]
+        logp = torch.log_softmax(logits.float(), -1)  # rows = kept positions, row-major
+        scores, k = [], 0
+        for r, row in enumerate(cands):
+            out = []
+            for c, (_slot, n) in zip(row, where[r], strict=True):
+                total = float(first[r, c[0]])
+                for j in range(1, n):
+                    total += float(logp[k, c[j]])
+                    k += 1
+                out.append(total)
+            scores.append(out)
         return scores
 
 
@@ -388,6 +558,7 @@ def load_backend(spec, settings, registry=None, progress: Progress | None = None
                 f"The adapter '{spec.id}' in {adapter} could not be loaded ({type(e).__name__}: "
                 f"{why}); its files are damaged. Delete the model or re-export the adapter."
             ) from e
+        backend.batch_tokens = settings.batch_tokens
         _LOADED[key] = backend
         return backend
 

@@ -96,5 +96,5 @@ def test_plan_fills_version_and_estimates(tiny_ws):
     assert plan.config.variant["name"] == "fine-tune"
     est = plan.estimate
     assert est.steps == 12 and 0 < est.trainable < est.params and est.seconds > 0
-    assert est.memory_gb > 0 and "Estimate (rough)" in est.text()
+    assert est.memory_gb > 0 and "Estimate (" in est.text() and "examples" in est.text()
     assert len(plan.data.train) == 36 and plan.data.labels == ["no", "yes"]

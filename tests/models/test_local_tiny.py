@@ -80,7 +80,7 @@ def _train(b: LocalBackend, texts: list[str], steps: int = 60) -> None:
 
 def test_candidate_scoring_picks_the_trained_answer():
     b = backend(seed=3)
-    _train(b, ["<s> question : is the sky blue ? yes", "<s> question : is the cat red ? no"])
+    _train(b, ["question : is the sky blue ? yes", "question : is the cat red ? no"])
     prompts = [ChatPrompt("question : is the sky blue ?"), ChatPrompt("question : is the cat red ?")]
     scores = b.score_candidates(prompts, ["yes", "no"])
     assert [s.best for s in scores] == [0, 1]

@@ -1,0 +1,146 @@
+"""Time budgets: how many steps fit in N minutes, from speed measured on this machine.
+
+A preset is a promise about wall time ("about 5 minutes, before/after included"), not a
+number of steps: the same 5 minutes buy thousands of rows of three-word questions or a
+few hundred long reviews, on a laptop or a GPU. The worker measures its own speed on the
+run's data before training (`measure`), subtracts what evaluation and before/after will
+cost, and trains as many steps as fit (`budget_steps`). Each run's measured speed is kept
+in the workspace (`record_speed`), so the next plan's estimate uses this machine's real
+numbers (`known_speed`) instead of a FLOP count.
+
+Trade-off: measuring costs a few seconds of the budget (a warm-up step plus two timed
+ones, without updating the weights), in exchange for a step count that fits the time on
+a busy or an idle machine alike; a resumed run keeps the steps it was given.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+SAVE_MARGIN_S = 8.0  # saving the adapter, registering, writing results
+STEP_OVERHEAD = 1.05  # optimizer update, scheduler and logging on top of forward+backward
+
+
+@dataclass
+class Speed:
+    """What one run measured, per unit of work."""
+
+    s_per_token: float  # a training step's seconds per computed token
+    score_s_per_row: float  # candidate scoring / generation, per row
+    eval_s_per_token: float  # a validation-loss pass (no gradients), per computed token
+
+    def step_s(self, tokens: float) -> float:
+        return self.s_per_token * tokens
+
+
+@dataclass
+class Budget:
+    """How a run's minutes split up, and the steps that follow."""
+
+    total_s: float
+    spent_s: float  # loading and measuring, already gone
+    before_after_s: float
+    eval_each_s: float
+    evaluations: int
+    step_s: float
+    steps: int
+
+    @property
+    def train_s(self) -> float:
+        return self.steps * self.step_s
+
+    def expected_s(self) -> float:
+        return (self.spent_s + self.train_s + self.evaluations * self.eval_each_s
+                + self.before_after_s + SAVE_MARGIN_S)
+
+
+def budget_steps(total_s: float, spent_s: float, step_s: float, before_after_s: float,
+                 eval_each_s: float, evaluations: int, max_steps: int) -> int:
+    """Optimizer steps that fit the time left once evaluation and before/after are paid for.
+
+    >>> budget_steps(300, 20, 2.0, 60, 5, 4, max_steps=10_000)
+    96
+    >>> budget_steps(300, 20, 2.0, 60, 5, 4, max_steps=50)
+    50
+    >>> budget_steps(60, 20, 2.0, 60, 5, 4, max_steps=100)
+    0
+    """
+    left = total_s - spent_s - before_after_s - evaluations * eval_each_s - SAVE_MARGIN_S
+    return max(0, min(max_steps, math.floor(left / step_s)))
+
+
+def epoch_steps(n_batches: int, epochs: float, grad_accum: int = 1) -> int:
+    """Optimizer steps in `epochs` passes over `n_batches` micro-batches.
+
+    >>> epoch_steps(100, 2.5, grad_accum=2)
+    125
+    """
+    return max(1, math.ceil(n_batches * epochs / grad_accum))
+
+
+def too_short(budget_min: float, one_step_s: float, fixed_s: float) -> str | None:
+    """The reason a budget cannot hold one step, or None."""
+    need = one_step_s + fixed_s + SAVE_MARGIN_S
+    if budget_min * 60 >= need:
+        return None
+    return (f"time_budget_min={budget_min:g} is too short: loading, one training step and "
+            f"before/after take about {need:.0f} s on this machine; set at least "
+            f"time_budget_min={math.ceil(need / 6) / 10:g}")
+
+
+# -- measuring ---------------------------------------------------------------------------
+def measure_steps(model, batches: list[dict], step) -> float:
+    """Seconds of one forward+backward on typical batches (warm-up excluded), weights kept.
+
+    `step(model, batch)` returns the loss; gradients are cleared afterwards and no
+    optimizer runs, so the model is exactly as it was.
+    """
+    times = []
+    for i, batch in enumerate(batches):
+        t0 = time.perf_counter()
+        step(model, batch).backward()
+        if i:
+            times.append(time.perf_counter() - t0)
+    model.zero_grad(set_to_none=True)
+    return sum(times) / max(1, len(times))
+
+
+# -- what earlier runs measured -------------------------------------------------------------
+def signature(cfg, device: str, threads: int | None = None) -> str:
+    """The settings speed depends on (not the data: speeds are per token)."""
+    threads = threads or (os.cpu_count() or 1)
+    parts = [cfg.base_model, cfg.method, cfg.target_modules, str(cfg.lora_r), cfg.precision,
+             device, f"t{threads}", f"b{cfg.tokens_per_batch}"]
+    return "/".join(parts)
+
+
+def _speed_file(ws) -> Path:
+    return ws.settings.root / "finetune_speed.json"
+
+
+def known_speed(ws, sig: str) -> Speed | None:
+    try:
+        rec = json.loads(_speed_file(ws).read_text()).get(sig)
+    except (OSError, ValueError):
+        return None
+    try:
+        return Speed(**{k: float(rec[k]) for k in Speed.__dataclass_fields__}) if rec else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def record_speed(ws, sig: str, speed: Speed) -> None:
+    path = _speed_file(ws)
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data[sig] = {**asdict(speed), "measured_at": time.strftime("%Y-%m-%d %H:%M:%S")}
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)
