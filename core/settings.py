@@ -7,11 +7,17 @@ Moving or deleting that folder is the whole backup/reset story.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from functools import cached_property
 from pathlib import Path
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WorkspaceError(Exception):
+    """The workspace folder cannot be used (a file, not writable); the message says the fix."""
 
 
 class Settings(BaseSettings):
@@ -84,8 +90,24 @@ class Settings(BaseSettings):
         return self.root / "runs"
 
     def ensure(self) -> Settings:
+        """Create the workspace folders and check the workspace can be written to."""
         for p in (self.root, self.model_cache, self.vector_dir, self.runs_dir):
-            p.mkdir(parents=True, exist_ok=True)
+            own = p == self.model_cache and self.model_cache_dir is not None
+            var, value = ("LADDER_MODEL_CACHE_DIR", self.model_cache_dir) if own else \
+                ("LADDER_HOME", self.home)
+            if p.exists() and not p.is_dir():
+                raise WorkspaceError(f"{var}={value} is not usable: {p} is a file, not a folder; "
+                                     f"point {var} at a folder (it is created if missing).")
+            try:
+                p.mkdir(parents=True, exist_ok=True)
+                if p in (self.root, self.model_cache):
+                    fd, probe = tempfile.mkstemp(prefix=".write-check-", dir=p)
+                    os.close(fd)
+                    os.unlink(probe)
+            except OSError as e:
+                raise WorkspaceError(f"{var}={value} is not usable: {p} cannot be written "
+                                     f"({e.strerror or e}); point {var} at a folder you can write "
+                                     "to (it is created if missing).") from None
         return self
 
 

@@ -21,8 +21,19 @@ RUNGS = [
 
 
 def workspace() -> Workspace:
-    """The workspace named by LADDER_HOME, opened once per server process."""
-    return _workspace(os.environ.get("LADDER_HOME", ""))
+    """The workspace named by LADDER_HOME, opened once per server process.
+
+    An unusable workspace (LADDER_HOME a file, an unwritable folder, a broken database)
+    stops the page with the one-line reason instead of a traceback.
+    """
+    from core.settings import WorkspaceError
+    from core.store import StoreError
+
+    try:
+        return _workspace(os.environ.get("LADDER_HOME", ""))
+    except (WorkspaceError, StoreError) as e:
+        st.error(str(e), icon=":material/folder_off:")
+        st.stop()
 
 
 @st.cache_resource(show_spinner=False)

@@ -1,8 +1,5 @@
 """Data: upload and map a file, keep versions, check quality, fix, split and export."""
 
-import re
-from pathlib import Path
-
 import pandas as pd  # before plotly: avoids a first-load import race (PITFALLS.md)
 import plotly.graph_objects as go
 import streamlit as st
@@ -11,24 +8,16 @@ from core import datasets
 from core.datasets import DatasetError
 from core.embeddings import EmbeddingError
 from views.common import flash, show_flash, workspace
+from views.data_import import import_section
 
 ws = workspace()
 SEVERITY = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info", "ok": "🟢 ok"}
-INPUT_GUESS = ("text", "input", "prompt", "question", "message", "review", "body")
-TARGET_GUESS = ("label", "category", "target", "answer", "output", "class", "score", "rating")
 
 st.title("Data")
 st.caption("Bring a CSV, JSONL or Excel file, map its columns, and check its quality before "
            "any evaluation or training. Every import and every fix is a new, immutable version.")
 
 show_flash("data")
-
-
-def guess(columns: list[str], names: tuple[str, ...], fallback: int) -> int:
-    for i, c in enumerate(columns):
-        if c.lower() in names:
-            return i
-    return min(fallback, len(columns) - 1) if fallback >= 0 else len(columns) - 1
 
 
 def bar(x, y, title: str, xlabel: str, ylabel: str = "rows") -> go.Figure:
@@ -50,63 +39,7 @@ def histogram(h: dict, title: str, limit: int | None = None) -> go.Figure:
 
 # ---------------------------------------------------------------- import
 items = datasets.list_datasets(ws)
-with st.expander("Import a file", expanded=not items):
-    upload = st.file_uploader("CSV, TSV, JSONL or Excel", key="data_upload",
-                              type=["csv", "tsv", "txt", "jsonl", "ndjson", "json", "xlsx"],
-                              max_upload_size=ws.settings.max_upload_mb)
-    if upload is not None:
-        cache_key = f"{upload.name}:{upload.size}:{getattr(upload, 'file_id', '')}"
-        if st.session_state.get("data_table_key") != cache_key:  # parse each upload once
-            st.session_state["data_table_key"] = cache_key
-            try:
-                st.session_state["data_table"] = datasets.read(ws, upload.getvalue(),
-                                                               upload.name)
-            except DatasetError as e:
-                st.session_state["data_table"] = str(e)
-        table = st.session_state["data_table"]
-        if isinstance(table, str):
-            st.error(table)
-        else:
-            cols = table.columns
-            how = ", ".join(x for x in (table.fmt, table.encoding,
-                                        f"delimiter {table.delimiter!r}" if table.delimiter
-                                        else "") if x)
-            st.caption(f"{len(table.frame):,} rows, {len(cols)} columns (read as {how}). "
-                       "First rows:")
-            st.dataframe(table.frame.head(20), hide_index=True)
-            c1, c2, c3 = st.columns(3)
-            in_col = c1.selectbox("Input column", cols, index=guess(cols, INPUT_GUESS, 0),
-                                  key="map_input")
-            tg_col = c2.selectbox("Target column", cols, index=guess(cols, TARGET_GUESS, -1),
-                                  key="map_target")
-            ctx = c3.selectbox("Context column (optional)", ["(none)"] + cols, key="map_ctx")
-            inferred = datasets.infer_task(table.frame[tg_col])
-            c1, c2 = st.columns(2)
-            task = c1.selectbox("Task type", datasets.TASKS,
-                                index=datasets.TASKS.index(inferred), key=f"map_task_{tg_col}",
-                                help=f"Inferred from '{tg_col}': {inferred}.")
-            stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(upload.name).stem).strip("-.") or "data"
-            name = c2.text_input("Dataset name", stem[:64], key="map_name")
-            if st.button("Import", type="primary", key="do_import"):
-                try:
-                    mapping = datasets.make_mapping(table.frame, in_col, tg_col,
-                                                    None if ctx == "(none)" else ctx, task,
-                                                    table.filename)
-                    res = datasets.import_table(ws, table, name, mapping)
-                    v = res.version
-                    flash("data", f"Imported '{v.dataset}' version {v.number}: {v.rows:,} rows."
-                                  if res.created else
-                                  f"No change: '{v.dataset}' already holds this content as version "
-                                  f"{v.number}.")
-                except DatasetError as e:
-                    st.error(str(e))
-    if st.button("Load the sample data (support tickets)", key="data_sample"):
-        try:
-            res = datasets.load_sample(ws)
-            v = res.version
-            flash("data", f"Sample data ready: '{v.dataset}' version {v.number}.")
-        except DatasetError as e:
-            st.error(str(e))
+import_section(ws, expanded=not items)
 
 if not items:
     st.info("No datasets yet: import a file above, or load the sample data.")
@@ -133,9 +66,16 @@ tab_report, tab_split, tab_rows, tab_versions = st.tabs(
 # ---------------------------------------------------------------- split
 split = datasets.get_split(ws, version)
 with tab_split:
+    given = [s for s in version.given if s != "train"]
+    if given:
+        st.info(f"The {' and '.join(given)} split{'s' if len(given) > 1 else ''} came with the "
+                "import and stay exactly as given; a new split only cuts the missing parts "
+                "(as fractions of the train rows).")
     c1, c2, c3 = st.columns(3)
-    val = c1.number_input("Validation fraction", 0.0, 0.9, 0.1, 0.05, key="split_val")
-    test = c2.number_input("Test fraction", 0.0, 0.9, 0.1, 0.05, key="split_test")
+    val = c1.number_input("Validation fraction", 0.0, 0.9, 0.1, 0.05, key="split_val",
+                          disabled="validation" in given)
+    test = c2.number_input("Test fraction", 0.0, 0.9, 0.1, 0.05, key="split_test",
+                           disabled="test" in given)
     seed = c3.number_input("Seed", 0, 2**31 - 1, 0, key="split_seed")
     if st.button("Make split", type="primary", key="do_split"):
         try:
@@ -146,8 +86,11 @@ with tab_split:
     if split is None:
         st.info("No split yet for this version.")
     else:
-        st.caption(f"Saved split: validation {split.val_ratio:g}, test {split.test_ratio:g}, "
-                   f"seed {split.seed}" + (", stratified by label" if split.stratified else ""))
+        ratio = {"validation": split.val_ratio, "test": split.test_ratio}
+        st.caption("Saved split: " + ", ".join(
+            f"{s} given by the import" if s in given else f"{s} {ratio[s]:g}"
+            for s in ("validation", "test"))
+            + f", seed {split.seed}" + (", stratified by label" if split.stratified else ""))
         counts = pd.DataFrame(split.counts).fillna(0).astype(int)
         counts.loc["total"] = counts.sum()
         st.dataframe(counts)
@@ -210,6 +153,18 @@ with tab_report:
             if c3.button("Drop train rows that leak", disabled="drop_leakage" not in fixes,
                          key="fix_leak"):
                 chosen = {"drop_leakage": True}
+            res_c = rep.get("conflict_resolution") or {}
+            if "resolve_conflicts" in fixes and res_c.get("inputs"):
+                keeps = res_c["keeps"]
+                c1, c2 = st.columns([2, 1])
+                how = c1.radio(
+                    f"Resolve {res_c['inputs']:,} conflicting inputs ({res_c['rows']:,} rows)",
+                    list(datasets.CONFLICT_CHOICES), horizontal=True, key="fix_conflicts_how",
+                    format_func=lambda h: {"majority": "majority label (ties dropped)",
+                                           "drop": "drop them", "first": "keep the first label"}[h]
+                    + f": keeps {keeps[h]:,} of {rep['rows']:,} rows")
+                if c2.button("Resolve conflicting labels", key="fix_conflicts"):
+                    chosen = {"resolve_conflicts": how}
             if chosen:
                 try:
                     with st.spinner("Fixing…"):

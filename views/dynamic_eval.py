@@ -13,9 +13,8 @@ import streamlit as st
 
 from core.evals.config import EvalConfig
 from core.evals.engine import EvalError, create_run
-from core.evals.stats import compare_paired
-from core.evals.store import cells_frame, get_run, list_runs
-from core.evals.summary import row_results
+from core.evals.store import get_run, list_runs
+from core.evals.summary import dynamic_gains, is_dynamic
 from core.evals.worker import submit_eval
 from core.prompts import store as pstore
 from core.prompts.variants import Variant
@@ -78,7 +77,7 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
         except (EvalError, ValueError) as e:
             st.error(f"Not started: {e}")
 
-    runs = [r for r in list_runs(ws, ds["name"]) if _is_dynamic(get_run(ws, r["id"])["config"])]
+    runs = [r for r in list_runs(ws, ds["name"]) if is_dynamic(get_run(ws, r["id"])["config"])]
     if not runs:
         return
     labels = {r["id"]: f"#{r['id']} · {r['name']} · {r['model_id']}" for r in runs}
@@ -91,29 +90,17 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
     _retrieval_quality(ws, ds, kb_name, int(kb_k))
 
 
-def _is_dynamic(cfg: dict) -> bool:
-    return bool(cfg.get("kb")) or any(v.get("few_shot_mode") == "similar"
-                                      for v in cfg.get("variants", []))
-
-
 def differences(ws, run_id: int) -> pd.DataFrame:
-    cfg = get_run(ws, run_id)["config"]
-    names = [v["name"] for v in cfg["variants"]]
-    static = names[0]
-    rows = row_results(cells_frame(ws, run_id))
-    base = rows[rows["variant"] == static].set_index("row_id")["score"]
+    """Each dynamic variant against the static one of its model, paired on the same rows."""
     out = []
-    for name in names[1:]:
-        other = rows[rows["variant"] == name].set_index("row_id")["score"]
-        common = other.index.intersection(base.index)
-        if not len(common):
+    for g in dynamic_gains(ws, run_id):
+        if g["diff"] is None:
             continue
-        c = compare_paired(name, other.loc[common].to_numpy(), static, base.loc[common].to_numpy())
-        out.append({"dynamic variant": name, "vs": static, "rows": len(common),
-                    "difference (points)": round(c["diff"] * 100, 1),
-                    "95% CI low": round(c["diff_ci_low"] * 100, 1),
-                    "95% CI high": round(c["diff_ci_high"] * 100, 1),
-                    "p": round(c["p_value"], 4), "verdict": c["verdict"]})
+        out.append({"dynamic variant": g["dynamic"], "vs": g["static"], "rows": g["rows"],
+                    "difference (points)": round(g["diff"] * 100, 1),
+                    "95% CI low": round(g["diff_ci_low"] * 100, 1),
+                    "95% CI high": round(g["diff_ci_high"] * 100, 1),
+                    "p": round(g["p_value"], 4), "verdict": g["verdict"]})
     return pd.DataFrame(out)
 
 

@@ -18,9 +18,14 @@ st.markdown(
 st.subheader("Data")
 show_flash("home")
 data = datasets.list_datasets(ws)
+d = None
 if data:
-    d = data[0]
-    st.markdown(f"{len(data)} dataset{'s' if len(data) > 1 else ''}; latest **{d['name']}** "
+    c1, c2 = st.columns([1, 2])
+    name = c1.selectbox("Dataset", [x["name"] for x in data], key="home_dataset",
+                        help="The ladder and the decision report below are for this dataset "
+                             "(the most recently changed one comes first).")
+    d = next(x for x in data if x["name"] == name)
+    c2.markdown(f"{len(data)} dataset{'s' if len(data) > 1 else ''}; **{d['name']}** "
                 f"v{d['version']}: {d['rows']:,} rows, {d['task']}, "
                 f"split {'saved' if d['split'] else 'not made yet'}.")
 else:
@@ -39,12 +44,12 @@ with c2:
 
 st.subheader("The four rungs")
 summary = None
-if data:
+if d is not None:
     from core.compare.decision import Requirements
     from core.report.summary import ladder_summary
 
     volume = st.session_state.get("home_volume") or 10_000
-    summary = ladder_summary(ws, data[0]["name"], Requirements(float(volume)))
+    summary = ladder_summary(ws, d["name"], Requirements(float(volume)))
 status = rung_status(summary)
 cols = st.columns(4)
 for col, (path, title, blurb), (done, text) in zip(cols, RUNGS, status, strict=True):

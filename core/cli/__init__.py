@@ -53,23 +53,56 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        code = int(args.func(args) or 0)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
+    except BrokenPipeError:
+        if not _stdout_closed():  # a broken socket elsewhere is an ordinary error
+            return _report(sys.exc_info()[1])
+        return _closed_pipe()
     except KeyboardInterrupt:
         print("ladder: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # the edge: turn every error into one message
         if os.environ.get("LADDER_DEBUG") == "1":
             raise
-        known = _known_errors()
-        if isinstance(e, known):
-            print(f"ladder: error: {e}", file=sys.stderr)
-            return 1
-        print(
-            f"ladder: unexpected error: {type(e).__name__}: {e}. "
-            "Run again with LADDER_DEBUG=1 for details and report it.",
-            file=sys.stderr,
-        )
+        return _report(e)
+
+
+def _report(e: BaseException) -> int:
+    if isinstance(e, _known_errors()):
+        print(f"ladder: error: {e}", file=sys.stderr)
         return 1
+    print(
+        f"ladder: unexpected error: {type(e).__name__}: {e}. "
+        "Run again with LADDER_DEBUG=1 for details and report it.",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (poll reports an error on it)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & (select.POLLERR | select.POLLHUP) for _, ev in poller.poll(0))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def _closed_pipe() -> int:
+    """The reader of stdout went away (`ladder ... --json | head`): stop quietly, as Unix tools
+    do. Stdout now points at /dev/null so Python's flush at exit has nowhere to fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, what a shell reports for a tool stopped by a closed pipe
 
 
 def _known_errors() -> tuple[type[Exception], ...]:
@@ -85,6 +118,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from core.prompts.files import PromptsFileError
     from core.prompts.template import TemplateError
     from core.retrieval.errors import RetrievalError
+    from core.settings import WorkspaceError
     from core.store import StoreError
 
     return (
@@ -101,6 +135,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
         FinetuneError,
         JobError,
         RetrievalError,
+        WorkspaceError,
         OSError,
     )
 

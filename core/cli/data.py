@@ -22,6 +22,13 @@ def register(sub) -> None:
     p.add_argument("--context-col", metavar="COL", help="optional column with extra context")
     p.add_argument("--task", choices=["classification", "scale", "free_text"],
                    help="task type; inferred from the target column when left out")
+    p.add_argument("--test-file", metavar="FILE",
+                   help="the dataset's own test split (same columns); kept exactly as given")
+    p.add_argument("--validation-file", metavar="FILE",
+                   help="the dataset's own validation split (same columns)")
+    p.add_argument("--split-col", metavar="COL",
+                   help="column naming each row's split: train, validation (dev, val, valid) "
+                        "or test")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_import)
 
@@ -59,6 +66,9 @@ def register(sub) -> None:
     p.add_argument("--drop-empty", action="store_true", help="drop rows with empty input/target")
     p.add_argument("--drop-leakage", action="store_true",
                    help="drop train rows that (nearly) repeat a validation or test row")
+    p.add_argument("--resolve-conflicts", choices=["majority", "drop", "first"],
+                   help="inputs with different labels: keep the majority label (ties dropped), "
+                        "drop them, or keep the first label")
     p.add_argument("--threshold", type=float, default=0.95,
                    help="cosine similarity counted as leakage (default 0.95)")
     _version_arg(p)
@@ -94,7 +104,7 @@ def _vrec(v) -> dict:
             "task": v.mapping.task, "input_col": v.mapping.input_col,
             "target_col": v.mapping.target_col, "context_col": v.mapping.context_col,
             "source": v.source, "note": v.note, "parent_hash": v.parent_hash,
-            "columns": v.columns, "created_at": v.created_at}
+            "columns": v.columns, "created_at": v.created_at, "given_splits": list(v.given)}
 
 
 def cmd_import(args) -> int:
@@ -104,7 +114,8 @@ def cmd_import(args) -> int:
     ws = _ws()
     res = datasets.import_file(ws, args.path, name=args.name, input_col=args.input_col,
                                target_col=args.target_col, context_col=args.context_col,
-                               task=args.task)
+                               task=args.task, test_file=args.test_file,
+                               validation_file=args.validation_file, split_col=args.split_col)
     v, t = res.version, res.table
     if res.created:
         text = (f"Imported '{v.dataset}' version {v.number} ({v.short}): {v.rows} rows, "
@@ -112,9 +123,32 @@ def cmd_import(args) -> int:
     else:
         text = (f"No change: '{v.dataset}' already holds this content as version {v.number} "
                 f"({v.short}).")
-    emit({**_vrec(v), "created": res.created, "format": t.fmt, "encoding": t.encoding,
-          "delimiter": t.delimiter}, args.json, text)
+    rec = {**_vrec(v), "created": res.created, "format": t.fmt, "encoding": t.encoding,
+           "delimiter": t.delimiter, "split": None}
+    sp = datasets.get_split(ws, v)
+    if v.given and sp is not None:
+        rec["split"] = _split_rec(sp)
+        text += "\n" + "\n".join(_split_lines(sp))
+    emit(rec, args.json, text)
     return 0
+
+
+def _split_rec(sp) -> dict:
+    return {"val_ratio": sp.val_ratio, "test_ratio": sp.test_ratio, "seed": sp.seed,
+            "stratified": sp.stratified, "given": list(sp.given), "sizes": sp.sizes(),
+            "counts": sp.counts}
+
+
+def _split_lines(sp) -> list[str]:
+    """One line per split: its rows, where they came from, and the rows per label."""
+    out = []
+    for name, counts in sp.counts.items():
+        origin = ("given" if name in sp.given and name != "train" else
+                  "cut from train" if sp.given and name != "train" else "")
+        out.append(f"  {name:<10} {sum(counts.values()):>6}  "
+                   + (f"({origin}) " if origin else "")
+                   + ", ".join(f"{k} {n}" for k, n in counts.items()))
+    return out
 
 
 def cmd_list(args) -> int:
@@ -145,14 +179,12 @@ def cmd_show(args) -> int:
         sp = datasets.get_split(ws, v)
         rec = {**_vrec(v), "split": None}
         if sp is not None:
-            rec["split"] = {"val_ratio": sp.val_ratio, "test_ratio": sp.test_ratio,
-                            "seed": sp.seed, "sizes": sp.sizes(), "counts": sp.counts}
+            rec["split"] = _split_rec(sp)
         recs.append(rec)
         lines.append(f"  v{v.number} {v.short} {v.rows} rows  {v.source}"
                      + (f"; {v.note}" if v.note else ""))
         if sp is not None:
-            for name, counts in sp.counts.items():
-                lines.append(f"      {name:<10} " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+            lines += ["    " + line for line in _split_lines(sp)]
     emit({"name": args.name, "versions": recs}, args.json, "\n".join(lines))
     return 0
 
@@ -177,8 +209,15 @@ def report_text(rep: dict) -> str:
         count = "-" if f["count"] is None else f["count"]
         line = f"  {mark[f['severity']]} {f['title']:<38} {count!s:>8}  {f['severity']}"
         if f["fix"]:
-            line += f"  (fix: --{f['fix'].replace('_', '-')})"
+            line += f"  (fix: --{f['fix'].replace('_', '-')}"
+            line += " majority|drop|first)" if f["fix"] == "resolve_conflicts" else ")"
         lines.append(line)
+    res = rep.get("conflict_resolution") or {}
+    if res.get("inputs"):
+        keeps = res["keeps"]
+        lines.append(f"  conflicting labels: {res['inputs']} inputs in {res['rows']} rows; rows "
+                     f"kept of {rep['rows']}: majority {keeps['majority']}, drop {keeps['drop']}, "
+                     f"first {keeps['first']} (fix: --resolve-conflicts majority|drop|first)")
     if rep["label_counts"]:
         lines.append("  labels: " + ", ".join(f"{k} {n}" for k, n in rep["label_counts"].items()))
     ln = rep["lengths"]
@@ -192,14 +231,13 @@ def cmd_split(args) -> int:
     from core.cli import emit
 
     v, sp = datasets.split(_ws(), args.name, args.val, args.test, args.seed, args.version)
+    kept = [s for s in sp.given if s != "train"]
     lines = [f"Split '{v.dataset}' version {v.number} (seed {sp.seed}"
-             + (", stratified" if sp.stratified else "") + "):"]
-    for name, counts in sp.counts.items():
-        lines.append(f"  {name:<10} {sum(counts.values()):>6}  "
-                     + ", ".join(f"{k} {n}" for k, n in counts.items()))
-    emit({"name": v.dataset, "version": v.number, "val_ratio": sp.val_ratio,
-          "test_ratio": sp.test_ratio, "seed": sp.seed, "stratified": sp.stratified,
-          "sizes": sp.sizes(), "counts": sp.counts}, args.json, "\n".join(lines))
+             + (", stratified" if sp.stratified else "")
+             + (f"; {' and '.join(kept)} given by the import, kept as is" if kept else "") + "):"]
+    lines += _split_lines(sp)
+    emit({"name": v.dataset, "version": v.number, **_split_rec(sp)}, args.json,
+         "\n".join(lines))
     return 0
 
 
@@ -209,7 +247,8 @@ def cmd_fix(args) -> int:
 
     res = datasets.fix(_ws(), args.name, drop_duplicates=args.drop_duplicates,
                        drop_empty=args.drop_empty, drop_leakage=args.drop_leakage,
-                       number=args.version, threshold=args.threshold)
+                       resolve_conflicts=args.resolve_conflicts, number=args.version,
+                       threshold=args.threshold)
     v = res.version
     if res.created:
         text = (f"Saved '{v.dataset}' version {v.number} ({v.short}): {v.rows} rows, {v.note}; "

@@ -7,6 +7,7 @@ version. Trade-off: everything is eager and in memory (pandas), which keeps
 the code simple up to the configured row limit (LADDER_MAX_ROWS).
 """
 
+from core.datasets.conflicts import CHOICES as CONFLICT_CHOICES
 from core.datasets.errors import DatasetError
 from core.datasets.export import escape_cell, unescape_cell
 from core.datasets.export import to_bytes as export_bytes
@@ -29,9 +30,11 @@ from core.datasets.service import (
 from core.datasets.splits import make_split
 from core.datasets.versions import (
     SPLITS,
+    GivenSplit,
     Split,
     Version,
     delete,
+    get_given,
     get_report,
     get_split,
     get_version,
@@ -41,9 +44,9 @@ from core.datasets.versions import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_TOKENS", "DEFAULT_THRESHOLD", "SAMPLE_NAME", "SPLITS", "TASKS", "DatasetError",
-    "Mapping", "Split", "Table", "Version", "delete", "escape_cell", "export",
-    "export_bytes", "fix", "get_report", "get_split",
+    "CONFLICT_CHOICES", "DEFAULT_MAX_TOKENS", "DEFAULT_THRESHOLD", "SAMPLE_NAME", "SPLITS",
+    "TASKS", "DatasetError", "GivenSplit", "Mapping", "Split", "Table", "Version", "delete",
+    "escape_cell", "export", "export_bytes", "fix", "get_given", "get_report", "get_split",
     "get_version", "import_file", "import_table", "infer_task", "list_datasets", "list_versions",
     "load_frame", "load_sample", "make_mapping", "make_split", "quality_report", "read",
     "read_table", "report", "rows_for", "split", "unescape_cell",

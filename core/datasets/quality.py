@@ -9,10 +9,13 @@ prints it with `--json`, the Data page draws it, and SQLite stores it.
 
 Definitions (the tests hold the report to them):
 - exact duplicate: a row whose input, context and target (trimmed) equal an
-  earlier row's; rows with an empty input are not counted (they are missing).
+  earlier row's in the same split; rows with an empty input are not counted
+  (they are missing). The same row in two splits is leakage.
 - conflicting labels: a group of rows with the same input (case-folded, white
-  space collapsed) and more than one distinct non-empty target, plus, for
-  classification and scales, a near-duplicate pair whose label sets differ.
+  space collapsed) in the same split and more than one distinct non-empty
+  target (see `conflicts`; the report says how many rows each way of resolving
+  them keeps), plus, for classification and scales, a near-duplicate pair whose
+  label sets differ.
 - near duplicates: pairs of distinct inputs whose MiniLM cosine >= threshold.
 - leakage: rows of the later split whose input equals, or is a near duplicate
   of, an input in the earlier split (train->validation, train->test, validation->test).
@@ -33,6 +36,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from core.datasets.conflicts import conflict_groups, resolution_summary
 from core.datasets.schema import Mapping
 from core.datasets.similarity import best_match, near_pairs
 from core.datasets.text import (
@@ -130,8 +134,9 @@ def quality_report(frame: pd.DataFrame, mapping: Mapping, split: Split | None = 
     ex["missing_inputs"] = [i + 1 for i in empty_in[:EXAMPLES]]
     ex["missing_targets"] = [i + 1 for i in empty_tg[:EXAMPLES]]
 
-    # exact duplicates
-    dups = duplicate_rows(inputs, contexts, targets)
+    # exact duplicates (within a split: across splits they are leakage)
+    parts = split.assignment if split is not None and len(split.assignment) == n else None
+    dups = duplicate_rows(inputs, contexts, targets, parts)
     r["exact_duplicates"] = len(dups)
     ex["exact_duplicates"] = [{"row": d + 1, "same_as_row": f + 1, "input": inputs[d][:200]}
                               for d, f in list(dups.items())[:EXAMPLES]]
@@ -146,9 +151,10 @@ def quality_report(frame: pd.DataFrame, mapping: Mapping, split: Split | None = 
             rows_of[int(u)].append(i)
             if targets[i].strip():
                 labels[int(u)].add(targets[i].strip())
-    conflicts = [{"rows": [i + 1 for i in rows_of[u]], "targets": sorted(labels[u]),
-                  "input": texts.rep[u][:200], "kind": "same input"}
-                 for u in sorted(labels) if len(labels[u]) > 1]
+    same_input = conflict_groups(texts.keys, targets, parts)
+    r["conflict_resolution"] = resolution_summary(same_input, targets, n)
+    conflicts = [{"rows": [i + 1 for i in g], "targets": sorted({targets[i].strip() for i in g}),
+                  "input": inputs[g[0]].strip()[:200], "kind": "same input"} for g in same_input]
 
     # near duplicates (and near-duplicate label conflicts)
     say(f"embedding {len(texts.rep):,} distinct inputs with MiniLM")
@@ -245,15 +251,17 @@ def quality_report(frame: pd.DataFrame, mapping: Mapping, split: Split | None = 
     return r
 
 
-def duplicate_rows(inputs: list[str], contexts: list[str], targets: list[str]) -> dict[int, int]:
-    """{duplicate row: first row with the same (input, context, target)}, empty inputs skipped."""
+def duplicate_rows(inputs: list[str], contexts: list[str], targets: list[str],
+                   parts: np.ndarray | None = None) -> dict[int, int]:
+    """{duplicate row: first row with the same (input, context, target) in the same part},
+    empty inputs skipped."""
     first: dict[tuple, int] = {}
     dups: dict[int, int] = {}
     for i, (a, b, c) in enumerate(zip(inputs, contexts, targets, strict=True)):
         a = a.strip()
         if not a:
             continue
-        key = (a, b.strip(), c.strip())
+        key = (a, b.strip(), c.strip(), int(parts[i]) if parts is not None else 0)
         if key in first:
             dups[i] = first[key]
         else:
@@ -329,7 +337,8 @@ def findings(r: dict) -> list[dict]:
         "the same example reworded.")
     add("conflicting_labels", "Conflicting labels", r["conflicting_labels"],
         "error" if cls else "warning",
-        "The same (or nearly the same) input has different targets; decide the right one.")
+        "The same (or nearly the same) input has different targets; decide the right one.",
+        "resolve_conflicts" if r["conflict_resolution"]["inputs"] else None)
     ratio = r["imbalance_ratio"]
     if ratio is not None:
         sev = "warning" if ratio >= 10 else "info" if ratio >= 3 else "ok"

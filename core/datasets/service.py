@@ -19,7 +19,10 @@ import pandas as pd
 
 from core.datasets import export as export_mod
 from core.datasets import versions as store
+from core.datasets.conflicts import CHOICES as CONFLICT_CHOICES
+from core.datasets.conflicts import conflict_groups, rows_to_drop
 from core.datasets.errors import DatasetError
+from core.datasets.given_splits import combine, from_column
 from core.datasets.quality import (
     DEFAULT_MAX_TOKENS,
     DEFAULT_THRESHOLD,
@@ -31,6 +34,7 @@ from core.datasets.quality import (
 from core.datasets.readers import Table, read_table
 from core.datasets.schema import Mapping, infer_task, validate_mapping
 from core.datasets.splits import carry_split, make_split
+from core.datasets.text import normalise
 from core.datasets.versions import SPLITS, Version
 
 SAMPLE_CSV = Path(__file__).resolve().parents[2] / "examples" / "support_tickets.csv"
@@ -70,22 +74,48 @@ def make_mapping(frame: pd.DataFrame, input_col: str, target_col: str,
     return mapping
 
 
-def import_table(ws, table: Table, name: str, mapping: Mapping) -> ImportResult:
+def import_table(ws, table: Table, name: str, mapping: Mapping, *, test: Table | None = None,
+                 validation: Table | None = None, split_col: str | None = None) -> ImportResult:
+    """Store a parsed table as a version; with a test/validation table or a split column the
+    version keeps those splits as given, and its split is saved at once (the missing
+    validation or test part cut from the train rows: 10%, seed 0; re-cut with `split`)."""
     store.check_name(name)
+    given = None
+    if split_col and (test is not None or validation is not None):
+        raise DatasetError("give either a split column or separate test/validation files, "
+                           "not both.")
+    if split_col:
+        if split_col in mapping.columns():
+            raise DatasetError(f"the split column '{split_col}' is also the input, target or "
+                               "context column; name the column that says train, validation "
+                               "or test.")
+        given = from_column(table.frame, split_col, table.filename)
+    elif test is not None or validation is not None:
+        table, given = combine(table, test, validation, ws.settings.max_rows)
     version, created = store.save_version(ws, name, table.frame, mapping,
-                                          source=f"import: {table.filename}")
+                                          source=f"import: {table.filename}", given=given)
+    if given is not None and store.get_split(ws, version) is None:
+        split(ws, name, 0.1, 0.1, 0, version.number)
     return ImportResult(version, created, table)
 
 
 def import_file(ws, source, *, name: str, input_col: str, target_col: str,
                 context_col: str | None = None, task: str | None = None,
-                filename: str | None = None) -> ImportResult:
-    """Read, map, validate and store a file as a new version (a no-op for known content)."""
+                filename: str | None = None, test_file=None, validation_file=None,
+                split_col: str | None = None) -> ImportResult:
+    """Read, map, validate and store a file as a new version (a no-op for known content).
+
+    `test_file` / `validation_file` (paths) are the dataset's own test and validation
+    splits; `split_col` names a column that gives each row's split instead.
+    """
     store.check_name(name)
     table = read(ws, source, filename)
     mapping = make_mapping(table.frame, input_col, target_col, context_col, task,
                            table.filename)
-    return import_table(ws, table, name, mapping)
+    test = read(ws, test_file) if test_file is not None else None
+    validation = read(ws, validation_file) if validation_file is not None else None
+    return import_table(ws, table, name, mapping, test=test, validation=validation,
+                        split_col=split_col)
 
 
 def report(ws, name: str, number: int | None = None, *, threshold: float = DEFAULT_THRESHOLD,
@@ -114,20 +144,33 @@ def check_report_params(threshold: float, max_tokens: int) -> None:
 
 def split(ws, name: str, val: float = 0.1, test: float = 0.1, seed: int = 0,
           number: int | None = None) -> tuple[Version, store.Split]:
-    """Make and save the train/validation/test split of a version."""
+    """Make and save the train/validation/test split of a version.
+
+    Splits the import was given are kept; only the missing parts are cut from the train rows
+    (a given test split ignores `test`, a given validation split ignores `val`).
+    """
     version = store.get_version(ws, name, number)
-    sp = make_split(store.load_frame(ws, version), version.mapping, val, test, seed)
+    sp = make_split(store.load_frame(ws, version), version.mapping, val, test, seed,
+                    store.get_given(ws, version))
     store.save_split(ws, version, sp)
     return version, sp
 
 
 def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = False,
-        drop_leakage: bool = False, number: int | None = None,
-        threshold: float = DEFAULT_THRESHOLD, embed_fn=None) -> FixResult:
-    """Drop rows by the safe fixes and save the rest as a new version (the parent is kept)."""
-    if not (drop_duplicates or drop_empty or drop_leakage):
-        raise DatasetError("choose at least one fix: --drop-duplicates, --drop-empty or "
-                           "--drop-leakage.")
+        drop_leakage: bool = False, resolve_conflicts: str | None = None,
+        number: int | None = None, threshold: float = DEFAULT_THRESHOLD,
+        embed_fn=None) -> FixResult:
+    """Drop rows by the safe fixes and save the rest as a new version (the parent is kept).
+
+    `resolve_conflicts` ("majority", "drop" or "first") drops rows of inputs that carry
+    different labels within one split (see `core.datasets.conflicts`).
+    """
+    if not (drop_duplicates or drop_empty or drop_leakage or resolve_conflicts):
+        raise DatasetError("choose at least one fix: --drop-duplicates, --drop-empty, "
+                           "--drop-leakage or --resolve-conflicts majority|drop|first.")
+    if resolve_conflicts is not None and resolve_conflicts not in CONFLICT_CHOICES:
+        raise DatasetError(f"unknown way to resolve conflicts '{resolve_conflicts}'; use "
+                           "majority, drop or first.")
     parent = store.get_version(ws, name, number)
     frame = store.load_frame(ws, parent)
     m = parent.mapping
@@ -144,8 +187,18 @@ def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = Fals
                 if not a.strip() or not b.strip()}
         removed["empty"] = len(rows)
         drop |= rows
+    parts = sp.assignment if sp is not None else None
+    if resolve_conflicts:
+        groups = conflict_groups([normalise(t) for t in inputs], targets, parts)
+        if not groups:
+            raise DatasetError(f"'{name}' version {parent.number} has no conflicting labels (no "
+                               "input carries two different labels within a split); nothing to "
+                               "do, no new version saved.")
+        rows = set(rows_to_drop(groups, targets, resolve_conflicts))
+        removed["conflicts"] = len(rows)
+        drop |= rows
     if drop_duplicates:
-        rows = set(duplicate_rows(inputs, contexts, targets))
+        rows = set(duplicate_rows(inputs, contexts, targets, parts))
         removed["duplicates"] = len(rows)
         drop |= rows
     if drop_leakage:
@@ -159,10 +212,13 @@ def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = Fals
     if not len(keep):
         raise DatasetError("the fixes would drop every row; nothing would be left to save.")
     kept = frame.iloc[keep].reset_index(drop=True)
-    what = ", ".join(f"{n} {k}" for k, n in removed.items() if k != "total" and n)
+    what = ", ".join(f"{n} conflicting, by {resolve_conflicts}" if k == "conflicts" else
+                     f"{n} {k}" for k, n in removed.items() if k != "total" and n)
+    given = store.get_given(ws, parent)
     version, created = store.save_version(
         ws, name, kept, m, source=f"fix of version {parent.number}",
-        note=f"dropped {len(drop)} rows ({what})", parent=parent)
+        note=f"dropped {len(drop)} rows ({what})", parent=parent,
+        given=given.take(keep) if given is not None else None)
     if created and sp is not None:
         stratified = m.task in ("classification", "scale")
         tg = [targets[i].strip() for i in keep] if stratified else None

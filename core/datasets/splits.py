@@ -6,9 +6,15 @@ duplicate can never leak from train into test. For classification (and
 numeric scales) the groups are stratified by label, so each split keeps the
 label proportions; rows without a label form their own stratum.
 
+When the import was given some of the splits (a test file, a split column),
+those rows stay where they were given and only the missing parts are cut out
+of the given train rows, by the same rules.
+
 Trade-off: grouping makes the split sizes approximate (a group is never cut),
 which is the price of leakage-free splits by construction; near-duplicates
-can still leak and are caught by the quality report's leakage check.
+can still leak and are caught by the quality report's leakage check. Splits
+brought by the user are not regrouped: an input they put in both train and
+test is reported as leakage, not moved.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import pandas as pd
 from core.datasets.errors import DatasetError
 from core.datasets.schema import Mapping
 from core.datasets.text import normalise
-from core.datasets.versions import SPLITS, Split
+from core.datasets.versions import SPLITS, GivenSplit, Split
 
 
 def check_ratios(val: float, test: float) -> None:
@@ -34,13 +40,21 @@ def check_ratios(val: float, test: float) -> None:
 
 
 def make_split(frame: pd.DataFrame, mapping: Mapping, val: float = 0.1, test: float = 0.1,
-               seed: int = 0) -> Split:
+               seed: int = 0, given: GivenSplit | None = None) -> Split:
     """Assign each row to train (0), validation (1) or test (2).
+
+    With a `given` split, its rows keep their parts and only the parts it lacks are cut
+    from its train rows (`val` and `test` are then fractions of those train rows).
 
     >>> df = pd.DataFrame({"t": [f"x{i}" for i in range(10)], "y": ["a", "b"] * 5})
     >>> make_split(df, Mapping(input_col="t", target_col="y"), 0.2, 0.2).sizes()
     {'train': 6, 'validation': 2, 'test': 2}
+    >>> g = GivenSplit([0] * 8 + [2] * 2, ("train", "test"))
+    >>> make_split(df, Mapping(input_col="t", target_col="y"), 0.25, 0.5, given=g).sizes()
+    {'train': 6, 'validation': 2, 'test': 2}
     """
+    if given is not None:
+        return _complete(frame, mapping, given, val, test, seed)
     check_ratios(val, test)
     n = len(frame)
     if n < 1:
@@ -79,6 +93,26 @@ def make_split(frame: pd.DataFrame, mapping: Mapping, val: float = 0.1, test: fl
     return Split(float(val), float(test), int(seed), stratified, assignment, counts)
 
 
+def _complete(frame: pd.DataFrame, mapping: Mapping, given: GivenSplit, val: float,
+              test: float, seed: int) -> Split:
+    """The given split with its missing parts cut out of its train rows."""
+    val = 0.0 if "validation" in given.parts else val
+    test = 0.0 if "test" in given.parts else test
+    check_ratios(val, test)
+    assignment = given.assignment.copy()
+    pool = np.flatnonzero(assignment == 0)
+    if not len(pool):
+        raise DatasetError("the given splits leave no rows for training; give a train file "
+                           "with rows, or name some rows 'train' in the split column.")
+    if val or test:
+        cut = make_split(frame.iloc[pool].reset_index(drop=True), mapping, val, test, seed)
+        assignment[pool] = cut.assignment
+    stratified = mapping.task in ("classification", "scale")
+    targets = frame[mapping.target_col].astype(str).str.strip().tolist()
+    counts = split_counts(assignment, targets if stratified else None)
+    return Split(float(val), float(test), int(seed), stratified, assignment, counts, given.parts)
+
+
 def split_counts(assignment: np.ndarray, targets: list[str] | None) -> dict:
     """Rows per label in each split: {"train": {"billing": 90, ...}, ...}."""
     out: dict[str, dict[str, int]] = {}
@@ -96,4 +130,4 @@ def carry_split(split: Split, keep: np.ndarray, targets: list[str] | None) -> Sp
     """The split of a version with only the rows in `keep` (sorted row indices) left."""
     assignment = split.assignment[keep]
     return Split(split.val_ratio, split.test_ratio, split.seed, split.stratified, assignment,
-                 split_counts(assignment, targets))
+                 split_counts(assignment, targets), split.given)

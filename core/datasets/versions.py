@@ -6,6 +6,13 @@ split and its last quality report are rows in SQLite (migration 0002).
 Importing the same content again returns the existing version; a fix writes a
 new version and never touches its parent.
 
+Splits the user brought (a separate test or validation file, or a split column)
+are part of the version itself: the per-row assignment they give is stored with
+the version (migration 0006) and hashed with its rows, so the same rows with a
+different given test set are a different version, and no later `split` can move
+a given row. The saved split (`dataset_splits`) only fills in the parts that were
+not given.
+
 Trade-off: rows in Parquet instead of SQLite keep the database small and fast
 for the dashboard (a 50,000-row dataset is one compressed columnar file that
 pandas reads in milliseconds) at the cost of two places to keep consistent:
@@ -48,6 +55,7 @@ class Version:
     columns: list[str]
     mapping: Mapping
     created_at: float
+    given: tuple[str, ...] = ()  # splits given by the import, e.g. ("train", "test")
 
     @property
     def short(self) -> str:
@@ -67,12 +75,45 @@ class Split:
     stratified: bool
     assignment: np.ndarray  # uint8 per row: 0 train, 1 validation, 2 test
     counts: dict  # {"train": {"label": n, ...}, ...}
+    given: tuple[str, ...] = ()  # parts given by the import (kept as they are), not cut here
 
     def indices(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.assignment == SPLITS.index(split))
 
     def sizes(self) -> dict[str, int]:
         return {s: int((self.assignment == i).sum()) for i, s in enumerate(SPLITS)}
+
+
+@dataclass(frozen=True)
+class GivenSplit:
+    """The split a user brought: each row's part (0 train, 1 validation, 2 test) and which
+    parts were given. Train rows are the pool the missing parts are cut from."""
+
+    assignment: np.ndarray
+    parts: tuple[str, ...]
+
+    def __post_init__(self):
+        object.__setattr__(self, "assignment", np.asarray(self.assignment, dtype=np.uint8))
+        object.__setattr__(self, "parts", tuple(s for s in SPLITS if s in self.parts))
+
+    def take(self, keep: np.ndarray) -> GivenSplit:
+        """The given split of the rows in `keep` (a fix keeps the parts, even emptied ones)."""
+        return GivenSplit(self.assignment[keep], self.parts)
+
+    def sizes(self) -> dict[str, int]:
+        return {s: int((self.assignment == i).sum()) for i, s in enumerate(SPLITS)
+                if s in self.parts}
+
+    def allows(self, assignment: np.ndarray) -> bool:
+        """Whether a split keeps every given row where it was given and cuts missing parts
+        only out of the train rows."""
+        a = np.asarray(assignment)
+        if len(a) != len(self.assignment):
+            return False
+        held = self.assignment != 0
+        cut = [SPLITS.index(s) for s in SPLITS if s not in self.parts]
+        return bool((a[held] == self.assignment[held]).all()
+                    and np.isin(a[~held], [0, *cut]).all())
 
 
 def datasets_dir(ws) -> Path:
@@ -86,14 +127,21 @@ def check_name(name: str) -> str:
     return name
 
 
-def content_hash(frame: pd.DataFrame, mapping: Mapping) -> str:
-    """sha256 of the column names, every cell and the mapping; the version's identity."""
+def content_hash(frame: pd.DataFrame, mapping: Mapping,
+                 given: GivenSplit | None = None) -> str:
+    """sha256 of the column names, every cell, the mapping and any given split; the identity.
+
+    Without a given split the hash is what it always was, so stored versions keep their names.
+    """
     h = hashlib.sha256()
     h.update(json.dumps({"columns": list(frame.columns), "mapping": mapping.model_dump()},
                         sort_keys=True).encode())
     for col in frame.columns:
         h.update(b"\x00")
         h.update(json.dumps(frame[col].tolist(), ensure_ascii=False).encode())
+    if given is not None:
+        h.update(b"\x00given:" + ",".join(given.parts).encode() + b"\x00")
+        h.update(given.assignment.astype(np.uint8).tobytes())
     return h.hexdigest()
 
 
@@ -105,19 +153,24 @@ def _version(row) -> Version:
         mapping=Mapping(input_col=row["input_col"], target_col=row["target_col"],
                         context_col=row["context_col"], task=row["task"]),
         created_at=row["created_at"],
+        given=tuple(p for p in (row["given_splits"] or "").split(",") if p),
     )
 
 
 def save_version(ws, name: str, frame: pd.DataFrame, mapping: Mapping, *, source: str,
-                 note: str = "", parent: Version | None = None) -> tuple[Version, bool]:
+                 note: str = "", parent: Version | None = None,
+                 given: GivenSplit | None = None) -> tuple[Version, bool]:
     """Store `frame` as a version of dataset `name`; return (version, created).
 
-    Same content as an existing version of this dataset -> that version, created=False.
+    Same content (and the same given split) as an existing version of this dataset -> that
+    version, created=False.
     """
     check_name(name)
     frame = frame.reset_index(drop=True)
     validate_mapping(frame, mapping, f"dataset '{name}'")
-    digest = content_hash(frame, mapping)
+    if given is not None and len(given.assignment) != len(frame):
+        raise ValueError("a given split needs one entry per row")
+    digest = content_hash(frame, mapping, given)
     existing = ws.db.query("SELECT * FROM dataset_versions WHERE dataset = ? AND hash = ?",
                            (name, digest))
     if existing:
@@ -140,11 +193,14 @@ def save_version(ws, name: str, frame: pd.DataFrame, mapping: Mapping, *, source
                                "WHERE dataset = ?", (name,)).fetchone()[0]
             c.execute(
                 "INSERT INTO dataset_versions (dataset, number, hash, parent_hash, source, note,"
-                " rows, columns, input_col, target_col, context_col, task, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " rows, columns, input_col, target_col, context_col, task, created_at,"
+                " given_splits, given_assignment)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (name, number, digest, parent.hash if parent else None, source, note,
                  len(frame), json.dumps(list(frame.columns)), mapping.input_col,
-                 mapping.target_col, mapping.context_col, mapping.task, now))
+                 mapping.target_col, mapping.context_col, mapping.task, now,
+                 ",".join(given.parts) if given is not None else "",
+                 zlib.compress(given.assignment.tobytes()) if given is not None else None))
     except BaseException:
         if wrote:
             path.unlink(missing_ok=True)
@@ -236,7 +292,24 @@ def delete(ws, name: str, number: int | None = None) -> list[Version]:
     return victims
 
 
+def get_given(ws, version: Version) -> GivenSplit | None:
+    """The split the import was given for this version, or None when it cut none."""
+    if not version.given:
+        return None
+    rows = ws.db.query("SELECT given_assignment FROM dataset_versions WHERE dataset = ? AND "
+                       "hash = ?", (version.dataset, version.hash))
+    blob = rows[0]["given_assignment"] if rows else None
+    if blob is None:
+        return None
+    return GivenSplit(np.frombuffer(zlib.decompress(blob), dtype=np.uint8).copy(), version.given)
+
+
 def save_split(ws, version: Version, split: Split) -> None:
+    given = get_given(ws, version)
+    if given is not None and not given.allows(split.assignment):
+        raise DatasetError(f"'{version.dataset}' version {version.number} keeps the splits its "
+                           f"import was given ({', '.join(version.given)}); a split may only cut "
+                           "the missing parts out of the train rows.")
     blob = zlib.compress(split.assignment.astype(np.uint8).tobytes())
     with ws.db.connect() as c:
         c.execute("DELETE FROM dataset_reports WHERE dataset = ? AND hash = ?",
@@ -256,7 +329,7 @@ def get_split(ws, version: Version) -> Split | None:
     r = rows[0]
     assignment = np.frombuffer(zlib.decompress(r["assignment"]), dtype=np.uint8).copy()
     return Split(r["val_ratio"], r["test_ratio"], r["seed"], bool(r["stratified"]), assignment,
-                 json.loads(r["counts"]))
+                 json.loads(r["counts"]), version.given)
 
 
 def save_report(ws, version: Version, report: dict) -> None:

@@ -78,8 +78,10 @@ def compare_paired(name_a: str, scores_a, name_b: str, scores_b, alpha: float = 
     """
     a = np.asarray(scores_a, dtype=float)
     b = np.asarray(scores_b, dtype=float)
-    if a.size != b.size or a.size == 0:
+    if a.size != b.size or a.size == 0:  # the same keys as a real comparison, with no numbers
         return {"a": name_a, "b": name_b, "test": None, "p_value": None, "diff": None,
+                "diff_ci_low": None, "diff_ci_high": None, "only_a": None, "only_b": None,
+                "significant": False,
                 "verdict": "Not comparable: the two were not run on the same rows."}
     binary = set(np.unique(np.concatenate([a, b]))) <= {0.0, 1.0}
     if binary:

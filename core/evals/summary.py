@@ -90,6 +90,45 @@ def verdict(ws, run_id: int, board: list[dict] | None = None) -> dict | None:
     return compare_paired(label(a), sa.loc[common].to_numpy(), label(b), sb.loc[common].to_numpy())
 
 
+def dynamic_names(cfg: dict) -> set[str]:
+    """The variants of a run built per input: similar examples, or retrieved context."""
+    return {v["name"] for v in cfg.get("variants", [])
+            if v.get("few_shot_mode") == "similar"
+            or (cfg.get("kb") and "{context}" in v.get("template", ""))}
+
+
+def is_dynamic(cfg: dict) -> bool:
+    """A rung-2 run: it has a dynamic variant and is not a comparison of several models (a
+    comparison gives each model one variant, so it holds no static/dynamic pair of a model)."""
+    comparison = bool(cfg.get("pairs")) and len(cfg.get("models", [])) > 1
+    return not comparison and (bool(cfg.get("kb")) or bool(dynamic_names(cfg)))
+
+
+def dynamic_gains(ws, run_id: int, board: list[dict] | None = None) -> list[dict]:
+    """Each dynamic variant against the best static variant of the same model, paired on the
+    rows both answered; best dynamic entry first. Empty when no model ran both kinds."""
+    cfg = get_run(ws, run_id)["config"]
+    board = board if board is not None else leaderboard(ws, run_id)
+    dynamic = dynamic_names(cfg)
+    rows = row_results(cells_frame(ws, run_id)) if board else pd.DataFrame()
+    out = []
+    for e in (e for e in board if e["name"] in dynamic):
+        static = next((s for s in board if s["model"] == e["model"]
+                       and s["name"] not in dynamic), None)
+        if static is None:
+            continue
+        mine = rows[rows["model_id"] == e["model"]]
+        a = mine[mine["variant"] == e["name"]].set_index("row_id")["score"]
+        b = mine[mine["variant"] == static["name"]].set_index("row_id")["score"]
+        common = a.index.intersection(b.index)
+        comp = compare_paired(e["name"], a.loc[common].to_numpy(), static["name"],
+                              b.loc[common].to_numpy())
+        out.append({"model": e["model"], "dynamic": e["name"], "static": static["name"],
+                    "rows": int(len(common)), **{k: comp[k] for k in (
+                        "diff", "diff_ci_low", "diff_ci_high", "p_value", "verdict")}})
+    return out
+
+
 def matrix(ws, run_id: int, data_rows: list[dict] | None = None,
            only_disagreements: bool = False) -> pd.DataFrame:
     """Rows x (model, variant): the answer and pass/fail, optionally only rows that differ."""

@@ -18,7 +18,7 @@ from core.compare.service import (
     throughput,
 )
 from core.evals.store import get_run, list_runs
-from core.evals.summary import leaderboard, verdict
+from core.evals.summary import dynamic_gains, is_dynamic, leaderboard, verdict
 
 MODEL_KEYS = ("model", "variant", "n", "score", "ci_low", "ci_high", "consistency", "invalid_rate",
               "latency_p50_ms", "latency_p95_ms", "input_tokens_mean", "output_tokens_mean",
@@ -77,11 +77,6 @@ def _task_and_train(ws, dataset: str) -> tuple[str, int]:
         return "classification", 0
 
 
-def _is_dynamic(cfg: dict) -> bool:
-    return bool(cfg.get("kb")) or any(v.get("few_shot_mode") == "similar"
-                                      for v in cfg.get("variants", []))
-
-
 def _runs(ws, dataset: str) -> list[dict]:
     out = []
     for r in list_runs(ws, dataset):
@@ -96,10 +91,10 @@ def ladder_summary(ws, dataset: str, req: Requirements | None = None) -> dict:
     req = req or Requirements(10_000)
     runs = _runs(ws, dataset)
     out: dict = {"dataset": dataset, "data": _data_section(ws, dataset)}
-    lab = next((r for r in runs if not r["config"].get("pairs") and not _is_dynamic(r["config"])),
+    lab = next((r for r in runs if not r["config"].get("pairs") and not is_dynamic(r["config"])),
                None)
     out["prompt_lab"] = _lab_section(ws, lab) if lab else None
-    dyn = next((r for r in runs if _is_dynamic(r["config"])), None)
+    dyn = next((r for r in runs if is_dynamic(r["config"])), None)
     out["dynamic"] = _dynamic_section(ws, dyn) if dyn else None
     comp = next((r for r in runs if r["config"].get("pairs") and len(r["config"]["models"]) > 1),
                 None)
@@ -134,27 +129,15 @@ def _lab_section(ws, run: dict) -> dict:
 
 
 def _dynamic_section(ws, run: dict) -> dict:
-    from core.evals.stats import compare_paired
-    from core.evals.store import cells_frame
-    from core.evals.summary import row_results
-
-    cfg = run["config"]
-    dynamic = {v["name"] for v in cfg["variants"]
-               if v.get("few_shot_mode") == "similar" or (cfg.get("kb") and "{context}" in
-                                                         v["template"])}
+    """The best dynamic variant against the static one of the same model, on the same rows."""
     board = leaderboard(ws, run["id"])
-    dyn = [e for e in board if e["name"] in dynamic]
-    static = [e for e in board if e["name"] not in dynamic]
     out = {"run_id": run["id"], "variants": board, "gain": None, "verdict": None}
-    if dyn and static:
-        rows = row_results(cells_frame(ws, run["id"]))
-        a = rows[rows["variant"] == dyn[0]["name"]].set_index("row_id")["score"]
-        b = rows[rows["variant"] == static[0]["name"]].set_index("row_id")["score"]
-        common = a.index.intersection(b.index)
-        comp = compare_paired(dyn[0]["name"], a.loc[common].to_numpy(), static[0]["name"],
-                              b.loc[common].to_numpy())
-        out.update(gain=comp["diff"], gain_ci=[comp["diff_ci_low"], comp["diff_ci_high"]],
-                   verdict=comp["verdict"], dynamic=dyn[0]["name"], static=static[0]["name"])
+    gains = [g for g in dynamic_gains(ws, run["id"], board) if g["diff"] is not None]
+    if gains:
+        g = gains[0]
+        out.update(gain=g["diff"], gain_ci=[g["diff_ci_low"], g["diff_ci_high"]],
+                   verdict=g["verdict"], dynamic=g["dynamic"], static=g["static"],
+                   model=g["model"])
     return out
 
 

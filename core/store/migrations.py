@@ -205,4 +205,11 @@ MIGRATIONS: list[tuple[str, str]] = [
         )
         """,
     ),
+    (
+        "0006_dataset_given_splits",
+        """
+        ALTER TABLE dataset_versions ADD COLUMN given_splits TEXT NOT NULL DEFAULT '';
+        ALTER TABLE dataset_versions ADD COLUMN given_assignment BLOB
+        """,
+    ),
 ]

@@ -109,7 +109,7 @@ def test_bad_excel_files(ws, write, capsys):
     (["data", "split", "d", "--val", "0.6", "--test", "0.5"], ["leave no rows for training"]),
     (["data", "split", "d", "--val", "-0.1"], ["not a fraction"]),
     (["data", "split", "nope"], ["no dataset 'nope'", "known: d"]),
-    (["data", "fix", "d"], ["choose at least one fix"]),
+    (["data", "fix", "d"], ["choose at least one fix", "--resolve-conflicts"]),
     (["data", "fix", "d", "--drop-leakage"], ["has no split", "ladder data split d"]),
     (["data", "export", "d", "--out", "OUT/x.xls"], ["cannot tell the export format"]),
     (["data", "export", "d", "--split", "train", "--out", "OUT/x.csv"], ["has no split"]),
@@ -128,3 +128,65 @@ def test_bad_commands_change_nothing(argv, words, ws, write, tmp_path, capsys):
     for w in words:
         assert w in err
     assert snapshot(ws.settings.root) == before
+
+
+SPLIT_COL = "text,label,split\nhello there,a,train\nbye now,b,train\nhi,a,holdout\nyo,b,\n"
+TRAIN_ONLY = "text,label,split\nhello there,a,test\nbye now,b,dev\n"
+# (case id, {file: content}, the train file, extra CLI args, words the message must contain)
+SPLIT_CASES = [
+    ("test file lacks a column", {"ok.csv": GOOD, "test.csv": "text\nhi\n"}, "ok.csv",
+     ["--test-file", "FILE:test.csv"],
+     ["the test file test.csv lacks the column 'label' of ok.csv", "same columns"]),
+    ("validation file has other columns", {"ok.csv": GOOD, "dev.csv": "text,lbl,x\nhi,a,1\n"},
+     "ok.csv", ["--validation-file", "FILE:dev.csv"],
+     ["lacks the column 'label'", "has the columns 'lbl', 'x' that ok.csv has not"]),
+    ("test file identical to train", {"ok.csv": GOOD, "same.csv": GOOD}, "ok.csv",
+     ["--test-file", "FILE:same.csv"], ["exactly the same rows as the train file",
+                                        "held-out test file"]),
+    ("test file is train reordered", {"ok.csv": GOOD,
+                                      "re.csv": "label,text\nb,bye now\na,hello there\n"},
+     "ok.csv", ["--test-file", "FILE:re.csv"], ["exactly the same rows"]),
+    ("unreadable test file", {"ok.csv": GOOD, "t.csv": b"\x89PNG\r\n\x1a\n" + bytes(32)},
+     "ok.csv", ["--test-file", "FILE:t.csv"], ["t.csv is a binary file"]),
+    ("split column with unknown values", {"s.csv": SPLIT_COL}, "s.csv", ["--split-col", "split"],
+     ["values that name no split: '' (empty), 'holdout'", "dev, val, valid"]),
+    ("split column missing", {"ok.csv": GOOD}, "ok.csv", ["--split-col", "fold"],
+     ["split column 'fold' does not exist", "'text', 'label'"]),
+    ("split column names no train rows", {"s.csv": TRAIN_ONLY}, "s.csv", ["--split-col", "split"],
+     ["names no train rows"]),
+    ("split column is the target", {"ok.csv": GOOD}, "ok.csv", ["--split-col", "label"],
+     ["is also the input, target or context column"]),
+    ("split column and test file", {"s.csv": SPLIT_COL, "t.csv": GOOD}, "s.csv",
+     ["--split-col", "split", "--test-file", "FILE:t.csv"], ["not both"]),
+]
+
+
+@pytest.mark.parametrize("case,files,main_file,extra,words", SPLIT_CASES,
+                         ids=[c[0] for c in SPLIT_CASES])
+def test_bad_split_import_one_line_and_no_change(case, files, main_file, extra, words, ws, write,
+                                                 capsys):
+    paths = {name: write(name, content) for name, content in files.items()}
+    extra = [str(paths[a[5:]]) if a.startswith("FILE:") else a for a in extra]
+    before = snapshot(ws.settings.root)
+    rc = main(_args(paths[main_file], extra))
+    err = capsys.readouterr().err
+    assert rc == 1
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ladder: error: "), err
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    assert snapshot(ws.settings.root) == before
+
+
+def test_conflict_fix_without_conflicts_changes_nothing(ws, write, capsys):
+    assert main(_args(write("ok.csv", GOOD), [])) == 0
+    capsys.readouterr()
+    before = snapshot(ws.settings.root)
+    assert main(["data", "fix", "d", "--resolve-conflicts", "majority"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "has no conflicting labels" in err and "nothing to do, no new version" in err
+    assert snapshot(ws.settings.root) == before
+    with pytest.raises(SystemExit) as exit_:  # argparse refuses an unknown choice
+        main(["data", "fix", "d", "--resolve-conflicts", "vote"])
+    assert exit_.value.code == 2 and "invalid choice: 'vote'" in capsys.readouterr().err

@@ -68,3 +68,78 @@ def test_home_sample_button(ws):
     assert any("Sample data ready" in s.value for s in at.success)
     assert any("support-tickets" in m.value and "370 rows" in m.value for m in at.markdown)
     assert datasets.get_split(ws, datasets.get_version(ws, datasets.SAMPLE_NAME)) is not None
+
+
+TRAIN = "text,label\n" + "".join(f"train row {i},{'ab'[i % 2]}\n" for i in range(30))
+TEST = "text,label\n" + "".join(f"test row {i},{'ab'[i % 2]}\n" for i in range(7))
+
+
+def _upload(at, key: str, name: str, body: str):
+    at.file_uploader(key=key).set_value((name, body.encode(), "text/csv"))
+    return at.run()
+
+
+def test_import_form_takes_the_datasets_own_test_file(ws):
+    from views.data_import import FILES
+
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    _upload(at, "data_upload", "train.csv", TRAIN)
+    at.radio(key="map_splits").set_value(FILES).run()
+    at.button(key="do_import").click().run()  # no test file yet: said, nothing saved
+    assert any("add the dataset's test file" in e.value for e in at.error)
+    assert datasets.list_datasets(ws) == []
+    _upload(at, "data_test_upload", "test.csv", "text\nonly one column\n")
+    at.button(key="do_import").click().run()
+    assert any("lacks the column 'label' of train.csv" in e.value for e in at.error)
+    assert datasets.list_datasets(ws) == []
+    _upload(at, "data_test_upload", "test.csv", TEST)
+    at.button(key="do_import").click().run()
+    assert not at.exception
+    assert any("Imported 'train' version 1: 37 rows (test split as given)." in s.value
+               for s in at.success)
+    _, test_part = datasets.rows_for(ws, "train", "test")
+    assert list(test_part["text"]) == [f"test row {i}" for i in range(7)]
+    assert any("test split came with the import" in i.value for i in at.info)  # Split tab
+    assert at.number_input(key="split_test").disabled
+
+
+def test_import_form_takes_a_split_column(ws):
+    from views.data_import import COLUMN
+
+    body = "text,label,fold\n" + "".join(
+        f"row {i},{'ab'[i % 2]},{'train' if i < 20 else 'dev' if i < 24 else 'test'}\n"
+        for i in range(30))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    _upload(at, "data_upload", "folds.csv", body)
+    at.radio(key="map_splits").set_value(COLUMN).run()
+    assert at.selectbox(key="map_split_col").value == "fold"  # guessed from the name
+    at.button(key="do_import").click().run()
+    assert not at.exception
+    sp = datasets.get_split(ws, datasets.get_version(ws, "folds"))
+    assert sp.sizes() == {"train": 20, "validation": 4, "test": 6}
+
+
+def test_conflict_fix_on_the_page(ws, write):
+    import numpy as np
+
+    from core.datasets import versions as store
+
+    body = "text,label\nsame,a\nsame,b\nsame,a\nother,b\nthird,a\n"
+    v = datasets.import_file(ws, write("c.csv", body), name="c", input_col="text",
+                             target_col="label").version
+    rep = datasets.quality_report(datasets.load_frame(ws, v), v.mapping,
+                                  embed_fn=lambda t: np.eye(len(t), dtype=np.float32))
+    rep.update(dataset="c", version=1, hash=v.hash)
+    store.save_report(ws, v, rep)  # as the Run button would (without loading MiniLM here)
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    how = at.radio(key="fix_conflicts_how")
+    assert "Resolve 1 conflicting inputs (3 rows)" in how.label
+    assert list(how.options) == [
+        "majority label (ties dropped): keeps 4 of 5 rows", "drop them: keeps 2 of 5 rows",
+        "keep the first label: keeps 4 of 5 rows"]
+    how.set_value("drop").run()
+    at.button(key="fix_conflicts").click().run()
+    assert not at.exception
+    assert any("Saved version 2" in s.value and "by drop" in s.value for s in at.success)
+    assert list(datasets.load_frame(ws, datasets.get_version(ws, "c"))["text"]) == ["other",
+                                                                                   "third"]

@@ -80,3 +80,20 @@ def test_models_page_rejects_bad_input_and_keeps_registry():
     assert not at.exception
     assert any("Not added" in e.value and "http" in e.value for e in at.error)
     assert set(at.dataframe[0].value["model"]) == before
+
+
+def test_home_shows_the_ladder_of_the_dataset_picked(ws, tmp_path):
+    from core import datasets
+
+    datasets.load_sample(ws)
+    newer = tmp_path / "newer.csv"
+    newer.write_text("text,label\n" + "".join(f"row {i},{'ab'[i % 2]}\n" for i in range(12)))
+    datasets.import_file(ws, newer, name="newer", input_col="text", target_col="label")
+    at = app()
+    picker = at.selectbox(key="home_dataset")
+    assert picker.options == ["newer", "support-tickets"]  # the most recent first
+    assert any("Decision report · newer" in s.value for s in at.subheader)
+    picker.select("support-tickets").run()
+    assert not at.exception
+    assert any("Decision report · support-tickets" in s.value for s in at.subheader)
+    assert any("**support-tickets** v1: 370 rows" in m.value for m in at.markdown)

@@ -1,0 +1,125 @@
+"""The Data page's import form: upload a file, map its columns, say how its splits are given.
+
+The splits can be cut later from the file (the Split tab), come from the dataset's own test
+(and validation) files, or from a column that names each row's split; given splits are kept
+exactly as they came.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import streamlit as st
+
+from core import datasets
+from core.datasets import DatasetError
+from views.common import flash
+
+TYPES = ["csv", "tsv", "txt", "jsonl", "ndjson", "json", "xlsx"]
+INPUT_GUESS = ("text", "input", "prompt", "question", "message", "review", "body")
+TARGET_GUESS = ("label", "category", "target", "answer", "output", "class", "score", "rating")
+SPLIT_GUESS = ("split", "set", "fold", "partition", "subset")
+CUT, FILES, COLUMN = ("Cut them from this file later (Split tab)",
+                      "Separate test (and validation) files",
+                      "A column names each row's split")
+
+
+def guess(columns: list[str], names: tuple[str, ...], fallback: int) -> int:
+    for i, c in enumerate(columns):
+        if c.lower() in names:
+            return i
+    return min(fallback, len(columns) - 1) if fallback >= 0 else len(columns) - 1
+
+
+def parsed(ws, upload, slot: str):
+    """The upload parsed once per file (a Table), or the one-line reason it cannot be read."""
+    if upload is None:
+        return None
+    key = f"{upload.name}:{upload.size}:{getattr(upload, 'file_id', '')}"
+    if st.session_state.get(f"{slot}_key") != key:
+        st.session_state[f"{slot}_key"] = key
+        try:
+            st.session_state[slot] = datasets.read(ws, upload.getvalue(), upload.name)
+        except DatasetError as e:
+            st.session_state[slot] = str(e)
+    return st.session_state[slot]
+
+
+def import_section(ws, expanded: bool) -> None:
+    with st.expander("Import a file", expanded=expanded):
+        upload = st.file_uploader("CSV, TSV, JSONL or Excel", key="data_upload", type=TYPES,
+                                  max_upload_size=ws.settings.max_upload_mb)
+        table = parsed(ws, upload, "data_table")
+        if isinstance(table, str):
+            st.error(table)
+        elif table is not None:
+            _mapping_form(ws, table, upload.name)
+        if st.button("Load the sample data (support tickets)", key="data_sample"):
+            try:
+                res = datasets.load_sample(ws)
+                v = res.version
+                flash("data", f"Sample data ready: '{v.dataset}' version {v.number}.")
+            except DatasetError as e:
+                st.error(str(e))
+
+
+def _mapping_form(ws, table, upload_name: str) -> None:
+    cols = table.columns
+    how = ", ".join(x for x in (table.fmt, table.encoding,
+                                f"delimiter {table.delimiter!r}" if table.delimiter else "") if x)
+    st.caption(f"{len(table.frame):,} rows, {len(cols)} columns (read as {how}). First rows:")
+    st.dataframe(table.frame.head(20), hide_index=True)
+    c1, c2, c3 = st.columns(3)
+    in_col = c1.selectbox("Input column", cols, index=guess(cols, INPUT_GUESS, 0), key="map_input")
+    tg_col = c2.selectbox("Target column", cols, index=guess(cols, TARGET_GUESS, -1),
+                          key="map_target")
+    ctx = c3.selectbox("Context column (optional)", ["(none)"] + cols, key="map_ctx")
+    inferred = datasets.infer_task(table.frame[tg_col])
+    c1, c2 = st.columns(2)
+    task = c1.selectbox("Task type", datasets.TASKS, index=datasets.TASKS.index(inferred),
+                        key=f"map_task_{tg_col}", help=f"Inferred from '{tg_col}': {inferred}.")
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(upload_name).stem).strip("-.") or "data"
+    name = c2.text_input("Dataset name", stem[:64], key="map_name")
+    splits = st.radio("Train, validation and test splits", [CUT, FILES, COLUMN], key="map_splits",
+                      horizontal=True,
+                      help="Given splits are kept exactly; the missing validation (or test) "
+                           "part is cut from the train rows: 10% at first, re-cut on the "
+                           "Split tab.")
+    test = validation = split_col = None
+    if splits == FILES:
+        c1, c2 = st.columns(2)
+        test = parsed(ws, c1.file_uploader("Test file (the same columns)", key="data_test_upload",
+                                           type=TYPES, max_upload_size=ws.settings.max_upload_mb),
+                      "data_test_table")
+        validation = parsed(ws, c2.file_uploader("Validation file (optional)",
+                                                 key="data_val_upload", type=TYPES,
+                                                 max_upload_size=ws.settings.max_upload_mb),
+                            "data_val_table")
+        for t in (test, validation):
+            if isinstance(t, str):
+                st.error(t)
+    elif splits == COLUMN:
+        split_col = st.selectbox("Split column (train / validation, dev, val, valid / test)",
+                                 cols, index=guess(cols, SPLIT_GUESS, -1), key="map_split_col")
+    if st.button("Import", type="primary", key="do_import"):
+        try:
+            if splits == FILES and test is None and validation is None:
+                raise DatasetError("add the dataset's test file (and, if it has one, its "
+                                   "validation file), or choose another way to split.")
+            if isinstance(test, str) or isinstance(validation, str):
+                raise DatasetError("fix the unreadable file above first.")
+            mapping = datasets.make_mapping(table.frame, in_col, tg_col,
+                                            None if ctx == "(none)" else ctx, task,
+                                            table.filename)
+            res = datasets.import_table(ws, table, name, mapping, test=test,
+                                        validation=validation, split_col=split_col)
+            v = res.version
+            given = [s for s in v.given if s != "train"]
+            flash("data", (f"Imported '{v.dataset}' version {v.number}: {v.rows:,} rows"
+                           + (f" ({' and '.join(given)} split as given)" if given else "") + "."
+                           if res.created else
+                           f"No change: '{v.dataset}' already holds this content as version "
+                           f"{v.number}."))
+        except DatasetError as e:
+            st.error(str(e))
