@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 from core.finetune.config import FinetuneConfig, FinetuneError
@@ -85,6 +86,7 @@ def body(ctx: JobContext) -> dict:
         ctx.status(phase="merging")
         result["merged_path"] = str(export_merged(ws, ctx.run_dir, path))
     rows = test_rows(data, cfg.test_rows)
+    t0 = time.time()
     if cfg.before_after and rows:
         from core.finetune.scoring import before_after
 
@@ -95,6 +97,11 @@ def body(ctx: JobContext) -> dict:
                           data.task, data.labels, progress=ctx.log)
         result.update(ba)
         ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')}")
+    result["score_s"] = round(time.time() - t0, 1)
+    result["wall_s"] = round(time.time() - ctx.started, 1)
+    if result.get("train_s") is not None:
+        share = (result.get("validate_s", 0) + result["score_s"]) / max(result["wall_s"], 1e-9)
+        result["validate_score_share"] = round(share, 3)
     (ctx.run_dir / "results.json").write_text(json.dumps(result, indent=1, default=str))
     result["state"] = state
     return result
