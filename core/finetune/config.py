@@ -66,7 +66,7 @@ class FinetuneConfig(BaseModel):
     early_stopping_patience: int = Field(default=3, ge=0, le=100, description="Stop after this many evaluations without improvement; 0 = off.")
     early_stopping_min_delta: float = Field(default=0.0, ge=0.0, description="Smallest change that counts as an improvement.")
     overfit_patience: int = Field(default=2, ge=1, le=100, description="Overfitting alarm: validation loss rising for this many evaluations while train loss falls.")
-    overfit_gap: float = Field(default=0.15, ge=0.0, le=1.0, description="Overfitting alarm: train score minus validation score above this.")
+    overfit_gap: float = Field(default=0.15, ge=0.0, le=1.0, description="Overfitting alarm: train score minus validation score above this (0 = off; the train rows are then not scored at each evaluation).")
     underfit_loss: float = Field(default=1.0, ge=0.0, description="Underfitting hint: train and validation loss both above this after 3 evaluations.")
     # -- results
     before_after: bool = Field(default=True, description="Score the base and the fine-tuned model on the test split at the end.")
@@ -105,8 +105,8 @@ class FinetuneConfig(BaseModel):
 PRESETS: dict[str, dict] = {
     "quick": dict(method="lora", lora_r=16, lora_alpha=32, target_modules="all_linear",
                   lr=1e-3, time_budget_min=5.0, epochs=3.0, max_steps=0, scheduler="cosine",
-                  warmup_ratio=0.05, evaluations=4, eval_sample=128, eval_rows=64,
-                  early_stopping_patience=2, lora_dropout=0.0),
+                  warmup_ratio=0.05, evaluations=3, eval_sample=64, eval_rows=32,
+                  overfit_gap=0.0, early_stopping_patience=2, lora_dropout=0.0),
     "balanced": dict(method="lora", lora_r=16, lora_alpha=32, target_modules="all_linear",
                      lr=5e-4, time_budget_min=20.0, epochs=4.0, max_steps=0, scheduler="cosine",
                      warmup_ratio=0.05, evaluations=6, eval_sample=200, eval_rows=128,

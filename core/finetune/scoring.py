@@ -14,6 +14,7 @@ records, no caching) so a training step never waits on the database.
 from __future__ import annotations
 
 import importlib.util
+import time
 from dataclasses import dataclass
 
 from core.models.base import ChatPrompt, GenerationParams
@@ -147,9 +148,11 @@ def before_after(ws, base_id: str, tuned_id: str, variant, rows: list[dict], tas
     say(f"Scoring the base model {base_id} on {len(rows)} test rows")
     b_sum, b_pass, b_ans = evaluate_model(ws, base_id, variant, rows, task, labels)
     say(f"Scoring the fine-tuned model {tuned_id}")
+    t0 = time.perf_counter()
     a_sum, a_pass, a_ans = evaluate_model(ws, tuned_id, variant, rows, task, labels)
     out = {"before": {**b_sum, "model_id": base_id}, "after": {**a_sum, "model_id": tuned_id},
-           "flipped": flipped(rows, b_pass, a_pass, b_ans, a_ans)}
+           "flipped": flipped(rows, b_pass, a_pass, b_ans, a_ans),
+           "after_s_per_row": (time.perf_counter() - t0) / max(1, len(rows))}
     try:
         from core.evals.stats import mcnemar_exact
 

@@ -205,8 +205,10 @@ def prepare(cfg: FinetuneConfig, data, tok) -> Prepared:
 
 
 def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data, tok,
-                device: str, test_rows: int) -> tuple[bud.Budget, bud.Speed]:
-    """Measure this run's speed on its own batches, then fit the steps into the budget."""
+                device: str, test_rows: int, known: bud.Speed | None = None
+                ) -> tuple[bud.Budget, bud.Speed]:
+    """Fit the steps into the budget, with the speed an earlier run of these settings
+    measured on this machine (`known`), or else measuring it now on this run's batches."""
     import random
 
     import torch
@@ -216,22 +218,29 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
     from core.models.local import LocalBackend
 
     rng = random.Random(cfg.seed)
-    picks = [rng.choice(prep.train) for _ in range(3)]  # a warm-up, then two timed
-    model.train()
-    step_s = bud.measure_steps(model, [collator([b]) for b in picks], lambda m, b: answer_loss(
-        m, {k: v.to(device) for k, v in b.items()})[0]) * bud.STEP_OVERHEAD
-    tokens = sum(collator.computed(b) for b in picks[1:]) / 2
-    # scoring speed on a few validation rows: what each evaluation and before/after cost
-    prompts, targets = prep.score_sets.get("val") or (
-        prompts_for(data.variant, data.train.head(16), data.labels), data.train.targets[:16])
-    n = min(16, len(prompts))
-    t0 = time.perf_counter()
-    with torch.no_grad():
-        score_backend(LocalBackend(model, tok, str(device), "measuring"), prompts[:n],
-                      targets[:n], data.task, data.labels)
-    score_row = (time.perf_counter() - t0) / max(1, n)
-    speed = bud.Speed(s_per_token=step_s / max(1.0, tokens), score_s_per_row=score_row,
-                      eval_s_per_token=step_s / 3 / max(1.0, tokens))
+    mean_tokens = sum(collator.computed(b) for b in prep.train) / max(1, len(prep.train))
+    if known is not None:
+        speed = known
+        step_s = known.step_s(mean_tokens)
+    else:
+        picks = [rng.choice(prep.train) for _ in range(3)]  # a warm-up, then two timed
+        model.train()
+        step_s = bud.measure_steps(model, [collator([b]) for b in picks], lambda m, b: answer_loss(
+            m, {k: v.to(device) for k, v in b.items()})[0]) * bud.STEP_OVERHEAD
+        tokens = sum(collator.computed(b) for b in picks[1:]) / 2
+        # scoring speed on a few validation rows: what each evaluation and before/after cost
+        prompts, targets = prep.score_sets.get("val") or (
+            prompts_for(data.variant, data.train.head(16), data.labels), data.train.targets[:16])
+        n = min(16, len(prompts))
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            score_backend(LocalBackend(model, tok, str(device), "measuring"), prompts[:n],
+                          targets[:n], data.task, data.labels)
+        speed = bud.Speed(s_per_token=step_s / max(1.0, tokens),
+                          score_s_per_row=(time.perf_counter() - t0) / max(1, n),
+                          eval_s_per_token=step_s / 3 / max(1.0, tokens))
+        step_s = speed.step_s(mean_tokens)
+    score_row = speed.score_s_per_row
     eval_each = (speed.eval_s_per_token * sum(collator.computed(b) for b in prep.eval)
                  + score_row * sum(len(p) for p, _ in prep.score_sets.values()))
     before_after = 2 * test_rows * score_row if cfg.before_after else 0.0
@@ -265,7 +274,9 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
         ctx.status(phase="measuring speed")
         t0 = time.time()
         test_n = min(cfg.test_rows or len(data.test), len(data.test))
-        plan, speed = plan_budget(ctx, cfg, model, prep, collator, data, tok, device, test_n)
+        known = bud.known_speed(ws, bud.signature(cfg, device))
+        plan, speed = plan_budget(ctx, cfg, model, prep, collator, data, tok, device, test_n,
+                                  known)
         timing["measure_s"] = round(time.time() - t0, 1)
         if plan.steps < 1:
             raise FinetuneError(

@@ -59,6 +59,24 @@ def test_rows(data, limit: int) -> list[dict]:
     return rows[:limit] if limit else rows
 
 
+def record_measured_speed(ws, cfg, result: dict, device: str) -> None:
+    """Keep what this run measured, so the next plan's estimate uses real numbers."""
+    from core.finetune import budget as bud
+
+    tokens = result.get("computed_tokens") or 0
+    if not tokens or not result.get("train_s"):
+        return
+    sig = bud.signature(cfg, device)
+    old = bud.known_speed(ws, sig)
+    step = result["train_s"] / tokens
+    score = result.get("after_s_per_row") or (old.score_s_per_row if old else None)
+    if score is None:
+        return
+    bud.record_speed(ws, sig, bud.Speed(s_per_token=step, score_s_per_row=score,
+                                        eval_s_per_token=old.eval_s_per_token if old
+                                        else step / 3))
+
+
 def body(ctx: JobContext) -> dict:
     from core.finetune.plan import check_base_model, load_run_data
     from core.finetune.train import export_merged, run_training
@@ -98,6 +116,7 @@ def body(ctx: JobContext) -> dict:
         result.update(ba)
         ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')}")
     result["score_s"] = round(time.time() - t0, 1)
+    record_measured_speed(ws, cfg, result, device)
     result["wall_s"] = round(time.time() - ctx.started, 1)
     if result.get("train_s") is not None:
         share = (result.get("validate_s", 0) + result["score_s"]) / max(result["wall_s"], 1e-9)

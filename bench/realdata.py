@@ -1,0 +1,284 @@
+"""Accuracy on real public datasets: what an analyst would otherwise use, against our rungs.
+
+For each dataset, on its test split, in one run on this machine:
+majority class; the best of three prompted variants (zero-shot, fixed 6-shot, similar
+6-shot) on SmolLM2; the embedding classifier (MiniLM + logistic regression, trained on the
+train split); the Quick and the Balanced fine-tune presets (wall time, examples seen,
+test accuracy with a 95% interval); and a published number for the dataset.
+
+The data are not in the repository. `prepare` converts the raw files, as published in the
+public repositories below, into CSVs (checking their sha256):
+
+| name | rows | raw file | from |
+|---|---|---|---|
+| trec | 5,452 train + 500 test, 6 classes | train_5500.label, TREC_10.label | github.com/FreedomIntelligence/qnn @ 77f5493 `data/TREC/` (Li & Roth, 2002) |
+| sms | 5,572, ham/spam | spam.csv | github.com/982986869/SMS--SPAM-COLLECTION @ c520314 (the UCI SMS Spam Collection, Almeida et al., 2011) |
+| fpb | 4,846, 3 classes | all-data.csv | github.com/ishu121992/financial-news-sentiment-classification @ 5e03836 (Financial PhraseBank, 50% agreement; Malo et al., 2014) |
+
+TREC ships its own test file (imported with `--test-file`); sms and fpb have none, so
+they are split 70/10/20 (stratified, seed 0) by `ladder data split`.
+
+    python bench/realdata.py prepare --raw RAW_DIR --out DATA_DIR
+    flock /tmp/ladder-heavy.lock python bench/realdata.py run --data DATA_DIR [--only trec,sms]
+        [--skip-balanced] [--prompt-rows 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("LADDER_MODEL_CACHE_DIR", str(ROOT / ".test-cache" / "models"))
+
+MODEL = "smollm2-135m-instruct"
+RAW = {
+    "trec_train.label": "8bd6e79493f43bbd22c364587366a1dced54e1e31259eaa92721a0f526031116",
+    "trec_test.label": "86ad53c8fc9d397ab2f4be7c967d8efb470b260140557d3e57afad69d1b88b76",
+    "spam.csv": "2cbd32a90236d1912ae5c60ccf88b675b7638fbe9b3e7c33297b0d9abc8d6379",
+    "all-data.csv": None,  # checked below by its row count
+}
+# What each dataset means, as an analyst would tell a model.
+DATASETS = {
+    "trec": dict(input="question", target="label", files=("trec_train.csv", "trec_test.csv"),
+                 task="What does this question ask for?",
+                 legend="ABBR = an abbreviation or its expansion, DESC = a description, "
+                        "definition, manner or reason, ENTY = an entity (thing, animal, colour, "
+                        "event, product, ...), HUM = a person or group, LOC = a location, "
+                        "NUM = a number, date, amount or duration",
+                 published=("CNN with fine-tuned word vectors (Kim, 2014)", 0.936)),
+    "sms": dict(input="message", target="label", files=("sms.csv", None),
+                task="Is this SMS message spam?",
+                legend="spam = unsolicited advertising, prizes, premium-rate offers; "
+                       "ham = an ordinary personal message",
+                published=("linear SVM (Almeida et al., 2011)", 0.9764)),
+    "fpb": dict(input="sentence", target="label", files=("fpb.csv", None),
+                task="What is the sentiment of this financial news sentence for the company?",
+                legend="positive, negative or neutral",
+                published=("FinBERT, fine-tuned (Araci, 2019)", 0.86)),
+}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def prepare(raw: Path, out: Path) -> None:
+    """Raw files as published -> the CSVs `run` imports."""
+    import pandas as pd
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, digest in RAW.items():
+        if (raw / name).exists() and digest and sha256(raw / name) != digest:
+            raise SystemExit(f"{raw / name} is not the published file (sha256 differs)")
+    for split, src in (("train", "trec_train.label"), ("test", "trec_test.label")):
+        if not (raw / src).exists():
+            continue
+        rows = []
+        for line in (raw / src).read_text(encoding="latin-1").splitlines():
+            if line.strip():
+                label, question = line.split(" ", 1)
+                rows.append({"question": question.strip(), "label": label.split(":")[0],
+                             "fine_label": label})
+        pd.DataFrame(rows).to_csv(out / f"trec_{split}.csv", index=False)
+    if (raw / "spam.csv").exists():
+        d = pd.read_csv(raw / "spam.csv", encoding="latin-1")
+        msg = d.iloc[:, 1].astype(str)
+        for c in d.columns[2:]:  # this copy split some messages at commas: join them back
+            msg = msg.where(d[c].isna(), msg + "," + d[c].astype(str))
+        pd.DataFrame({"message": msg, "label": d.iloc[:, 0]}).to_csv(out / "sms.csv", index=False)
+    if (raw / "all-data.csv").exists():
+        d = pd.read_csv(raw / "all-data.csv", encoding="latin-1")
+        d.columns = ["label", "sentence"]
+        if len(d) != 4846:
+            raise SystemExit(f"all-data.csv has {len(d)} rows; the published file has 4,846")
+        d[["sentence", "label"]].to_csv(out / "fpb.csv", index=False)
+    print(f"wrote {sorted(p.name for p in out.glob('*.csv'))} to {out}")
+
+
+def import_dataset(ws, name: str, data_dir: Path) -> None:
+    """Import one prepared dataset (with its own test file when it has one) and split it."""
+    from core.datasets import service
+
+    d = DATASETS[name]
+    train, test = d["files"]
+    service.import_file(ws, data_dir / train, name=name, input_col=d["input"],
+                        target_col=d["target"], task="classification",
+                        test_file=(data_dir / test) if test else None)
+    if not test:
+        service.split(ws, name, val=0.1, test=0.2, seed=0)
+
+
+def variants(name: str) -> list:
+    from core.prompts.variants import Variant
+
+    d = DATASETS[name]
+    system = f"{d['task']} Answer with one label: {{labels}}. Labels: {d['legend']}."
+    shots = "Examples:\n\n{examples}\n\nText: {input}\nLabel:"
+    ex = "Text: {input}\nLabel: {target}"
+    return [
+        Variant(name="zero-shot", system=system, template="Text: {input}\nLabel:"),
+        Variant(name="fixed 6-shot", system=system, template=shots, few_shot=6,
+                example_template=ex),
+        Variant(name="similar 6-shot", system=system, template=shots, few_shot=6,
+                few_shot_mode="similar", example_template=ex),
+    ]
+
+
+def ci(passed: list[bool]) -> tuple[float, float, float]:
+    from core.evals.stats import bootstrap_ci
+
+    return bootstrap_ci([float(p) for p in passed])
+
+
+def majority(ws, name: str) -> dict:
+    from collections import Counter
+
+    from core.evals.rows import load_rows
+
+    data = load_rows(ws, name, "test")
+    top = Counter(r["target"] for r in data.train_rows).most_common(1)[0][0]
+    s, lo, hi = ci([r["target"] == top for r in data.rows])
+    return {"what": f"majority class ('{top}')", "score": s, "ci": (lo, hi), "n": len(data.rows)}
+
+
+def prompted(ws, name: str, rows: int | None) -> list[dict]:
+    from core.evals.config import EvalConfig
+    from core.evals.engine import run_eval
+    from core.evals.summary import leaderboard
+
+    cfg = EvalConfig(dataset=name, split="test", models=[MODEL], variants=variants(name),
+                     limit=rows, seed=0)
+    t0 = time.time()
+    run_id = run_eval(ws, cfg)
+    secs = time.time() - t0
+    out = []
+    for v in leaderboard(ws, run_id):
+        out.append({"what": f"prompted: {v['name']}", "score": v["score"],
+                    "ci": (v["ci_low"], v["ci_high"]), "n": v["n"],
+                    "seconds": secs / len(cfg.variants)})
+    return out
+
+
+def classic(ws, name: str) -> dict:
+    """MiniLM embeddings + scikit-learn logistic regression on the train split."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    from core.embeddings import embed
+    from core.evals.rows import load_rows
+
+    data = load_rows(ws, name, "test")
+    t0 = time.time()
+    x = np.asarray(embed([r["input"] for r in data.train_rows]))
+    clf = LogisticRegression(max_iter=2000, C=4.0).fit(x, [r["target"] for r in data.train_rows])
+    train_s = time.time() - t0
+    pred = clf.predict(np.asarray(embed([r["input"] for r in data.rows])))
+    s, lo, hi = ci([p == r["target"] for p, r in zip(pred, data.rows, strict=True)])
+    return {"what": "embedding classifier (MiniLM + logistic regression)", "score": s,
+            "ci": (lo, hi), "n": len(data.rows), "seconds": train_s}
+
+
+def finetune(ws, name: str, preset: str) -> dict:
+    from core.finetune import build_config
+    from core.finetune.service import get_run, start
+    from core.jobs.files import read_json
+
+    t0 = time.time()
+    started = start(ws, build_config(MODEL, name, preset))
+    est = started.plan.estimate
+    while get_run(ws, started.run_id)["status"] in ("queued", "running"):
+        time.sleep(5)
+    rec = get_run(ws, started.run_id)
+    wall = time.time() - t0
+    res = read_json(Path(rec["run_dir"]) / "results.json") or {}
+    after = rec.get("after") or {}
+    return {"what": f"fine-tuned, {preset} preset (LoRA)", "score": after.get("score"),
+            "ci": (after.get("ci_low"), after.get("ci_high")), "n": after.get("n"),
+            "seconds": wall, "examples": res.get("examples_seen"),
+            "epochs": res.get("epochs_seen"), "estimate_s": est.seconds,
+            "share": res.get("validate_score_share"), "status": rec["status"],
+            "before": (rec.get("before") or {}).get("score")}
+
+
+def fmt(x, pct=True) -> str:
+    return "-" if x is None else (f"{100 * x:.1f}%" if pct else f"{x}")
+
+
+def table(name: str, rows: list[dict]) -> list[str]:
+    d = DATASETS[name]
+    lines = [f"**{name}** ({d['task']})", "",
+             "| method | test accuracy | 95% CI | rows | time | examples seen |",
+             "|---|---|---|---|---|---|"]
+    for r in rows:
+        lo, hi = r.get("ci") or (None, None)
+        t = r.get("seconds")
+        when = "-" if t is None else (f"{t:.0f} s" if t < 90 else f"{t / 60:.1f} min")
+        seen = "-" if not r.get("examples") else f"{r['examples']:,} ({r['epochs']:.2f} epochs)"
+        lines.append(f"| {r['what']} | {fmt(r['score'])} | "
+                     f"{fmt(lo)}-{fmt(hi)} | {r.get('n') or '-'} | {when} | {seen} |")
+    who, score = d["published"]
+    lines.append(f"| published: {who} | {100 * score:.1f}% | | | | |")
+    return lines
+
+
+def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None) -> int:
+    from core.workspace import open_workspace
+
+    body, raw = [], {}
+    for name in only:
+        os.environ["LADDER_HOME"] = tempfile.mkdtemp(prefix=f"bench-real-{name}-")
+        ws = open_workspace()
+        import_dataset(ws, name, data_dir)
+        rows = [majority(ws, name)]
+        rows += prompted(ws, name, prompt_rows)
+        rows.append(classic(ws, name))
+        rows.append(finetune(ws, name, "quick"))
+        if balanced:
+            rows.append(finetune(ws, name, "balanced"))
+        raw[name] = rows
+        print(json.dumps(rows, default=str), flush=True)
+        body += table(name, rows) + [""]
+    body.append(f"Commands: `python bench/realdata.py prepare --raw RAW --out DATA`, then "
+                f"`python bench/realdata.py run --data DATA --only {','.join(only)}`"
+                + ("" if balanced else " --skip-balanced") + ". Prompted variants on "
+                + (f"a seeded sample of {prompt_rows} test rows" if prompt_rows else
+                   "every test row") + f"; 1-minute load average at the end "
+                f"{os.getloadavg()[0]:.2f} (2 cores).")
+    text = "\n".join(body)
+    print(text)
+    (ROOT / "bench" / "realdata-last.json").write_text(json.dumps(raw, indent=1, default=str))
+    from bench._results import write_section
+
+    write_section("Real-data accuracy (issue 12)", text)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pp = sub.add_parser("prepare")
+    pp.add_argument("--raw", type=Path, required=True)
+    pp.add_argument("--out", type=Path, required=True)
+    pr = sub.add_parser("run")
+    pr.add_argument("--data", type=Path, required=True)
+    pr.add_argument("--only", default="trec,sms")
+    pr.add_argument("--skip-balanced", action="store_true")
+    pr.add_argument("--prompt-rows", type=int, default=None)
+    a = p.parse_args(argv)
+    if a.cmd == "prepare":
+        prepare(a.raw, a.out)
+        return 0
+    return run(a.data, [x for x in a.only.split(",") if x], not a.skip_balanced, a.prompt_rows)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

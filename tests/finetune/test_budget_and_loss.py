@@ -1,0 +1,139 @@
+"""Time budgets, fixed validation samples and the answer-only loss (tiny models)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from core.finetune import budget as bud
+from core.finetune import build_config
+from core.finetune.config import FinetuneError
+from core.finetune.data import (
+    IGNORE,
+    DynamicPadCollator,
+    Encoder,
+    TrainCollator,
+    prompts_for,
+    sample_indices,
+    token_batches,
+)
+from core.finetune.plan import plan_run
+from core.finetune.train import load_model, prepare
+from core.finetune.trainer import answer_loss
+from tests.finetune.conftest import TINY, add_dataset, toy_frame
+
+
+def test_steps_from_a_budget_and_a_measured_speed_hand_computed():
+    # 5 minutes; 30 s already spent loading and measuring; before/after 2 x 100 rows at
+    # 0.2 s a row = 40 s; 3 evaluations of 6 s; 8 s to save: 300-30-40-18-8 = 204 s left,
+    # at 4 tokens x 0.5 s a step = 2.0 s a step -> 102 steps.
+    speed = bud.Speed(s_per_token=0.5, score_s_per_row=0.2, eval_s_per_token=0.1)
+    step_s = speed.step_s(4)
+    assert step_s == 2.0
+    steps = bud.budget_steps(300, 30, step_s, 2 * 100 * speed.score_s_per_row, 6, 3,
+                             max_steps=10_000)
+    assert steps == 102
+    assert bud.budget_steps(300, 30, step_s, 40, 6, 3, max_steps=60) == 60  # epochs cap it
+    assert bud.budget_steps(60, 30, step_s, 40, 6, 3, max_steps=60) == 0  # nothing fits
+    plan = bud.Budget(300, 30, 40, 6, 3, step_s, steps)
+    assert plan.expected_s() == pytest.approx(30 + 204 + 18 + 40 + 8)
+
+
+def test_measured_speed_is_kept_per_settings(ws):
+    cfg = build_config("m", "d", "quick")
+    sig = bud.signature(cfg, "cpu")
+    assert bud.known_speed(ws, sig) is None
+    bud.record_speed(ws, sig, bud.Speed(0.01, 0.05, 0.003))
+    assert bud.known_speed(ws, sig) == bud.Speed(0.01, 0.05, 0.003)
+    other = bud.signature(cfg.model_copy(update={"lora_r": 64}), "cpu")
+    assert other != sig and bud.known_speed(ws, other) is None
+
+
+def test_validation_samples_are_fixed_and_seeded(tiny_ws):
+    from transformers import AutoTokenizer
+
+    add_dataset(tiny_ws, "big", toy_frame(200, seed=3), val=0.4, test=0.1)
+    cfg = build_config("tiny", "big", None, {**TINY, "eval_sample": 10, "eval_rows": 7})
+    plan = plan_run(tiny_ws, cfg)
+    tok = AutoTokenizer.from_pretrained(plan.model_path)
+    first, second = prepare(plan.config, plan.data, tok), prepare(plan.config, plan.data, tok)
+    flat = lambda batches: [tuple(e["input_ids"]) for b in batches for e in b]  # noqa: E731
+    assert sorted(flat(first.eval)) == sorted(flat(second.eval))
+    assert len(flat(first.eval)) == 10 < len(plan.data.eval)
+    assert first.score_sets["val"][1] == second.score_sets["val"][1]
+    assert len(first.score_sets["val"][0]) == 7
+    assert sample_indices(80, 10, 0) == sample_indices(80, 10, 0) != sample_indices(80, 10, 1)
+    other = prepare(plan.config.model_copy(update={"seed": 5}), plan.data, tok)
+    assert sorted(flat(other.eval)) != sorted(flat(first.eval))
+
+
+@pytest.mark.parametrize("share", [True, False])
+def test_answer_only_loss_equals_the_full_logits_loss(tiny_ws, share):
+    cfg = build_config("tiny", "toy", None, {**TINY, "lora_r": 4})
+    plan = plan_run(tiny_ws, cfg)
+    model, tok = load_model(plan.model_path, plan.config, "cpu")
+    with torch.no_grad():  # LoRA B starts at zero; make the adapter matter
+        for n, p in model.named_parameters():
+            if "lora_B" in n:
+                p.normal_(0, 0.5)
+    enc = Encoder(tok)
+    rows = enc.examples(prompts_for(plan.data.variant, plan.data.train, plan.data.labels),
+                        plan.data.train.targets)[:9]
+    ours_batch = TrainCollator(tok.pad_token_id, share_prefix=share)([rows])
+    assert ("prefix_ids" in ours_batch) is share
+    plain_batch = DynamicPadCollator(tok.pad_token_id)(rows)
+
+    def grads(loss):
+        model.zero_grad()
+        loss.backward()
+        return {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    ours, _ = answer_loss(model, ours_batch)
+    g_ours = grads(ours)
+    plain = model(**plain_batch).loss
+    g_plain = grads(plain)
+    assert float(ours) == pytest.approx(float(plain), abs=1e-5)
+    for n in g_plain:
+        assert torch.allclose(g_ours[n], g_plain[n], atol=1e-5), n
+
+
+def test_train_collator_keeps_answers_at_the_end_and_counts_tokens():
+    rows = [{"input_ids": [1, 2, 3, 4, 7, 8], "labels": [IGNORE] * 5 + [8], "prompt_len": 5},
+            {"input_ids": [1, 2, 3, 4, 5, 9, 6], "labels": [IGNORE] * 5 + [9, 6],
+             "prompt_len": 5}]
+    c = TrainCollator(pad_id=0)
+    b = c([rows])
+    assert b["prefix_ids"].tolist() == [[1, 2, 3, 4]]  # shared; each row keeps a prompt token
+    assert b["input_ids"].tolist() == [[0, 7, 8], [5, 9, 6]]
+    assert b["labels"].tolist() == [[IGNORE, IGNORE, 8], [IGNORE, 9, 6]]
+    assert b["keep"].tolist() == [[False, True, False], [True, True, False]]
+    assert b["position_ids"].tolist() == [[4, 4, 5], [4, 5, 6]]
+    assert b["attention_mask"].tolist() == [[1, 1, 1, 1, 0, 1, 1], [1] * 7]
+    assert (c.real_tokens, c.computed_tokens, c.rows) == (13, 4 + 2 + 3, 2)
+    assert "prefix_ids" not in TrainCollator(0, share_prefix=False)([rows])
+
+
+def test_token_batches_respect_the_budget_and_keep_every_row():
+    rows = [{"input_ids": [1] * n} for n in (3, 30, 4, 28, 5, 31, 6, 2, 29, 80)]
+    batches = token_batches(rows, tokens=64, max_rows=4, seed=0)
+    assert sorted(len(r["input_ids"]) for b in batches for r in b) == sorted(
+        len(r["input_ids"]) for r in rows)
+    for b in batches:
+        assert len(b) <= 4
+        assert len(b) == 1 or max(len(r["input_ids"]) for r in b) * len(b) <= 64
+
+
+def test_bad_budgets_and_sizes_are_refused_with_one_line(tiny_ws):
+    with pytest.raises(FinetuneError, match="time_budget_min must be a positive number"):
+        build_config("tiny", "toy", None, {**TINY, "time_budget_min": 0})
+    with pytest.raises(FinetuneError, match="time_budget_min must be a positive number"):
+        build_config("tiny", "toy", None, {**TINY, "time_budget_min": -3})
+    with pytest.raises(FinetuneError, match="tokens_per_batch is 16 but the longest"):
+        plan_run(tiny_ws, build_config("tiny", "toy", None, {**TINY, "tokens_per_batch": 16}))
+    with pytest.raises(FinetuneError, match=r"too short.*time_budget_min="):
+        plan_run(tiny_ws, build_config("tiny", "toy", None,
+                                       {**TINY, "time_budget_min": 0.01, "max_steps": 0}))
+    add_dataset(tiny_ws, "few", toy_frame(12), val=0.2, test=0.2)
+    with pytest.raises(FinetuneError, match=r"'few' has \d+ train rows; the balanced preset "
+                                            r"needs at least 32"):
+        plan_run(tiny_ws, build_config("tiny", "few", "balanced", {"max_seq_len": 64}))
