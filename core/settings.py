@@ -39,7 +39,7 @@ class Settings(BaseSettings):
         default="auto",
         description="Local model precision: auto (bf16 where supported), bf16 or fp32.",
     )
-    batch_size: int = Field(default=16, ge=1, description="Most rows in one batch of local generation or scoring.")
+    batch_size: int = Field(default=64, ge=1, description="Most rows in one batch of local generation or scoring.")
     batch_tokens: int = Field(default=2048, ge=16, description="Token budget of one batch of local generation or scoring: rows x longest row (after the shared prefix).")
     max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted upload.")
     max_rows: int = Field(default=1_000_000, ge=1, description="Largest accepted dataset.")

@@ -166,39 +166,35 @@ def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
     return [t for t in tasks if (t.model_id, t.variant, t.row["row_id"], t.sample) not in done]
 
 
-CONTENT_FREE = ("N/A", "", "[MASK]")
-
-
 def label_baseline(ws, cfg: EvalConfig, data: EvalRows, model_id: str,
                    variant: Variant) -> list[float] | None:
-    """Mean log-likelihood of each label after content-free inputs under this variant.
-
-    Subtracting it from a row's label scores is contextual calibration (Zhao et
-    al., 2021): a small model's prior preference for some labels cancels out. On
-    the sample tickets it lifted SmolLM2 few-shot accuracy from 0.24 to 0.50.
-    """
+    """Per label, what to subtract from a row's label log-likelihoods under this variant:
+    the model's mean preference on train rows rendered the same way, minus the label's
+    log frequency in the train split (core.evals.calibration)."""
     if not cfg.calibrate or not data.labels:
         return None
+    from core.evals.calibration import calibration_rows, calibration_vector, label_prior
     from core.models.service import get_backend
 
     spec = ws.registry.get(model_id)
     if spec.kind == "adapter" or str(spec.source or "").startswith(str(ws.settings.runs_dir)):
-        # a model fine-tuned to answer with the labels has no prior to cancel: measured on
-        # TREC, subtracting one moved a fine-tuned SmolLM2 away from its own best answers
-        return None
-
+        return None  # fine-tuned to answer with the labels: no prompt pull to cancel
     fixed = (fixed_examples(data.train_rows, variant.few_shot, cfg.seed, data.labels)
              if variant.few_shot and variant.few_shot_mode == "fixed" else [])
-    blank = {c: "" for c in (data.rows[0] if data.rows else {})}
-    prompts = [render_variant(variant, blank | {"input": t, "context": ""}, examples=fixed,
-                              labels=data.labels) for t in CONTENT_FREE]
-    backend = get_backend(ws, spec)
-    scores = backend.score_candidates(prompts, data.labels)
-    return [sum(s.logprobs[i] for s in scores) / len(scores) for i in range(len(data.labels))]
+    rows = calibration_rows(data.train_rows, fixed, cfg.seed)
+    if len(rows) < 4:
+        return None  # too few train rows to estimate anything
+    sample = EvalRows(version=data.version, split="train", rows=rows,
+                      train_rows=data.train_rows, labels=data.labels)
+    prompts = build_prompts(ws, cfg, sample, variant)
+    scores = get_backend(ws, spec).score_candidates(prompts, data.labels,
+                                                    batch_size=ws.settings.batch_size)
+    prior = label_prior([r["target"] for r in data.train_rows], data.labels)
+    return calibration_vector([s.logprobs for s in scores], prior)
 
 
 def execute_run(ws, run_id: int, progress: Progress | None = None,
-                should_stop: Callable[[], bool] | None = None, chunk: int = 32) -> str:
+                should_stop: Callable[[], bool] | None = None, chunk: int | None = None) -> str:
     """Compute every missing cell of a run; returns the final status."""
     run = get_run(ws, run_id)
     cfg = EvalConfig.model_validate(run["config"])
@@ -222,11 +218,12 @@ def execute_run(ws, run_id: int, progress: Progress | None = None,
     for (model_id, mode, sample), tasks in groups.items():
         if model_id in errors:
             continue
-        for i in range(0, len(tasks), chunk):
+        size = chunk or chunk_size(ws, model_id)
+        for i in range(0, len(tasks), size):
             if should_stop and should_stop():
                 set_status(ws, run_id, "stopped")
                 return "stopped"
-            part = tasks[i:i + chunk]
+            part = tasks[i:i + size]
             try:
                 outputs = _compute(ws, model_id, mode, part, params_for(cfg, sample), data.labels)
             except ModelError as e:
@@ -241,6 +238,12 @@ def execute_run(ws, run_id: int, progress: Progress | None = None,
     status = "failed" if errors else "done"
     set_status(ws, run_id, status, json.dumps(errors) if errors else None)
     return status
+
+
+def chunk_size(ws, model_id: str) -> int:
+    """Cells computed (and stored) together: local models batch and share prompt prefixes
+    within a chunk, so theirs are larger; an endpoint's requests go out one by one anyway."""
+    return 32 if ws.registry.get(model_id).kind == "openai" else 128
 
 
 def _report(progress: Progress | None, done: int, total: int, eta: float | None) -> None:
@@ -351,10 +354,11 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
                  for r, p in zip(rows, prompts, strict=True)]
         hits = cached_outputs(ws, [t.key for t in tasks])
         todo = [t for t in tasks if t.key not in hits]
-        for i in range(0, len(todo), 32):
+        size = chunk_size(ws, model_id)
+        for i in range(0, len(todo), size):
             if should_stop and should_stop():
                 break
-            part = todo[i:i + 32]
+            part = todo[i:i + size]
             outs = _compute(ws, model_id, mode, part, params, data.labels)
             store_outputs(ws, list(zip(part, outs, strict=True)))
             hits.update({t.key: o for t, o in zip(part, outs, strict=True)})

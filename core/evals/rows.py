@@ -76,20 +76,55 @@ def load_rows(ws, dataset: str, split: str = "test", *, limit: int | None = None
 
 def fixed_examples(train_rows: list[dict], k: int, seed: int = 0,
                    labels: list[str] | None = None) -> list[dict]:
-    """A seeded sample of k train rows, covering each label once before repeating one."""
+    """k train rows drawn stratified by label, seeded, in a shuffled order.
+
+    Each label appears once while k allows, the rest go to labels in proportion to their
+    frequency; the order is shuffled, so the last example (the one a small model copies
+    most) is not always the alphabetically last label. Only train rows are ever used.
+
+    >>> rows = [{"row_id": i, "target": t} for i, t in enumerate("aaaaaabbbc")]
+    >>> sorted(r["target"] for r in fixed_examples(rows, 5, labels=["a", "b", "c"]))
+    ['a', 'a', 'a', 'b', 'c']
+    """
     if k <= 0 or not train_rows:
         return []
     rng = np.random.default_rng(seed)
-    order = [train_rows[i] for i in rng.permutation(len(train_rows))]
-    picked: list[dict] = []
-    if labels:
-        for lab in labels:
-            hit = next((r for r in order if r["target"] == lab and r not in picked), None)
-            if hit is not None and len(picked) < k:
-                picked.append(hit)
-    for r in order:
-        if len(picked) >= k:
+    k = min(k, len(train_rows))
+    groups = {lab: [r for r in train_rows if r["target"] == lab] for lab in labels or []}
+    groups = {lab: g for lab, g in groups.items() if g}
+    if not groups:
+        return [train_rows[i] for i in rng.permutation(len(train_rows))[:k]]
+    quota = _allocate(k, {lab: len(g) for lab, g in groups.items()})
+    picked = []
+    for lab, n in quota.items():
+        g = groups[lab]
+        picked += [g[i] for i in rng.choice(len(g), size=n, replace=False)]
+    if len(picked) < k:  # rows without one of the labels fill what is left
+        rest = [r for r in train_rows if r not in picked]
+        picked += [rest[i] for i in rng.permutation(len(rest))[:k - len(picked)]]
+    return [picked[i] for i in rng.permutation(len(picked))]
+
+
+def _allocate(k: int, sizes: dict[str, int]) -> dict[str, int]:
+    """Examples per label: one each (the most frequent first when k is smaller), then the
+    rest by largest remainder of the labels' shares, never more than a label has.
+
+    >>> _allocate(6, {"neg": 400, "neu": 2000, "pos": 900})
+    {'neg': 1, 'neu': 3, 'pos': 2}
+    >>> _allocate(2, {"a": 1, "b": 5, "c": 3})
+    {'a': 0, 'b': 1, 'c': 1}
+    """
+    order = sorted(sizes, key=lambda lab: -sizes[lab])
+    quota = {lab: 0 for lab in sizes}
+    for lab in order[:k]:
+        quota[lab] = 1
+    left = k - sum(quota.values())
+    total = sum(sizes.values())
+    while left > 0:
+        room = [lab for lab in order if quota[lab] < sizes[lab]]
+        if not room:
             break
-        if r not in picked:
-            picked.append(r)
-    return picked
+        lab = max(room, key=lambda x: sizes[x] * k / total - quota[x])
+        quota[lab] += 1
+        left -= 1
+    return quota

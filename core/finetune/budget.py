@@ -114,8 +114,9 @@ def measure_steps(model, batches: list[dict], step) -> float:
 def signature(cfg, device: str, threads: int | None = None) -> str:
     """The settings speed depends on (not the data: speeds are per token)."""
     threads = threads or (os.cpu_count() or 1)
-    parts = [cfg.base_model, cfg.method, cfg.target_modules, str(cfg.lora_r), cfg.precision,
-             device, f"t{threads}", f"b{cfg.tokens_per_batch}"]
+    parts = [cfg.base_model, cfg.method, cfg.target_modules, str(cfg.lora_r),
+             f"l{cfg.lora_layers}", cfg.precision, device, f"t{threads}",
+             f"b{cfg.tokens_per_batch}x{cfg.batch_size}"]
     return "/".join(parts)
 
 

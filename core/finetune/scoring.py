@@ -106,12 +106,14 @@ def engine_available() -> bool:
 
 
 def evaluate_model(ws, model_id: str, variant, rows: list[dict], task: str,
-                   labels: list[str] | None) -> tuple[dict, list[bool], list[str]]:
+                   labels: list[str] | None, train_rows: list[dict] | None = None
+                   ) -> tuple[dict, list[bool], list[str]]:
     """(summary, passed per row, answer per row) for a registered model on `rows`."""
     if engine_available():
         from core.evals.engine import evaluate_variant
 
         result = evaluate_variant(ws, model_id, variant, rows, task=task, labels=labels or [],
+                                  train_rows=train_rows,
                                   scoring="auto", samples=1, temperature=0.0, seed=0)
         cells = sorted(result.cells, key=lambda c: _get(c, "row", _get(c, "row_id", 0)))
         by_row = {_get(c, "row", _get(c, "row_id", None)): c for c in cells}
@@ -142,14 +144,15 @@ def _get(obj, key, default=None):
 
 
 def before_after(ws, base_id: str, tuned_id: str, variant, rows: list[dict], task: str,
-                 labels: list[str] | None, progress=None) -> dict:
+                 labels: list[str] | None, progress=None,
+                 train_rows: list[dict] | None = None) -> dict:
     """Base vs fine-tuned on the same rows and prompt: scores with intervals and flipped rows."""
     say = progress or (lambda _m: None)
     say(f"Scoring the base model {base_id} on {len(rows)} test rows")
-    b_sum, b_pass, b_ans = evaluate_model(ws, base_id, variant, rows, task, labels)
+    b_sum, b_pass, b_ans = evaluate_model(ws, base_id, variant, rows, task, labels, train_rows)
     say(f"Scoring the fine-tuned model {tuned_id}")
     t0 = time.perf_counter()
-    a_sum, a_pass, a_ans = evaluate_model(ws, tuned_id, variant, rows, task, labels)
+    a_sum, a_pass, a_ans = evaluate_model(ws, tuned_id, variant, rows, task, labels, train_rows)
     out = {"before": {**b_sum, "model_id": base_id}, "after": {**a_sum, "model_id": tuned_id},
            "flipped": flipped(rows, b_pass, a_pass, b_ans, a_ans),
            "after_s_per_row": (time.perf_counter() - t0) / max(1, len(rows))}

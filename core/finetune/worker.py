@@ -49,13 +49,17 @@ def register(ws, base_spec, run_id: str, path: str, method: str) -> str:
     return model_id
 
 
+def engine_rows(split) -> list[dict]:
+    """One split's rows in the evaluation engine's row format."""
+    return [{**v, "row_id": split.index[i], "input": v.get("input", ""), "target": t,
+             "context": c}
+            for i, (v, t, c) in enumerate(zip(split.values, split.targets, split.contexts,
+                                              strict=True))]
+
+
 def test_rows(data, limit: int) -> list[dict]:
     """The test split in the evaluation engine's row format."""
-    rows = []
-    for i, (v, t, c) in enumerate(zip(data.test.values, data.test.targets, data.test.contexts,
-                                      strict=True)):
-        rows.append({**v, "row_id": data.test.index[i], "input": v.get("input", ""),
-                     "target": t, "context": c})
+    rows = engine_rows(data.test)
     return rows[:limit] if limit else rows
 
 
@@ -112,7 +116,8 @@ def body(ctx: JobContext) -> dict:
         from core.prompts.variants import Variant
 
         ba = before_after(ws, spec.id, result["model_id"], Variant(**cfg.variant), rows,
-                          data.task, data.labels, progress=ctx.log)
+                          data.task, data.labels, progress=ctx.log,
+                          train_rows=engine_rows(data.train))
         result.update(ba)
         ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')}")
     result["score_s"] = round(time.time() - t0, 1)
