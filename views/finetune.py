@@ -20,12 +20,15 @@ st.caption("One click queues a LoRA run in the background: it keeps going if you
            "fine-tuned model with its base on the test split using the same prompt.")
 show_flash("ft")
 
-FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version"}
+FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version", "preset"}
 FIELDS = FinetuneConfig.model_fields
 
 
 def _widget(name: str, value, key: str):
     f = FIELDS[name]
+    if value is None and "float" in str(f.annotation):  # optional number: empty = unset
+        return st.number_input(name, value=None, format="%g", key=key, help=f.description,
+                               placeholder="unset")
     choices = getattr(f.annotation, "__args__", None)
     if choices and all(isinstance(c, str) for c in choices):
         return st.selectbox(name, choices, index=choices.index(value), key=key, help=f.description)
@@ -75,6 +78,7 @@ def new_run_tab():
             with cols[i % 3]:
                 values[name] = _widget(name, start, f"ft_{preset}_{name}")
     values["variant"] = {"name": "fine-tune", "template": template, "system": system or None}
+    values["preset"] = preset
     check, go_btn = st.columns([1, 1])
     if check.button("Check settings and estimate", key="ft_check"):
         _check_or_start(model, data, values, start=False)
@@ -177,10 +181,31 @@ def run_panel(run_id: str, live: bool = False):
                 st.success(f"Saved to {service.export_merged(ws, run_id)}")
     if rec.get("before") or rec.get("after"):
         results(rec)
+    if rec.get("wall_s"):
+        st.plotly_chart(time_figure(rec), width="stretch", key=f"ft_time_{run_id}")
     with st.expander("Log"):
         st.code(jobs.read_log_tail(job.run_dir, 8000) or "(empty)", language=None)
     with st.expander("Settings"):
         st.json(rec["config"], expanded=False)
+
+
+def time_figure(rec: dict) -> go.Figure:
+    """One bar: where the run's wall time went, and what it trained on."""
+    parts = [("loading", rec.get("load_s")), ("measuring speed", rec.get("measure_s")),
+             ("training", rec.get("train_s")), ("validation", rec.get("validate_s")),
+             ("checkpoints", rec.get("save_s")), ("before/after", rec.get("score_s"))]
+    fig = go.Figure()
+    for label, secs in parts:
+        if secs:
+            fig.add_bar(y=["time"], x=[secs], name=f"{label} {secs:.0f} s", orientation="h")
+    seen = rec.get("examples_seen")
+    title = f"Where {rec['wall_s'] / 60:.1f} minutes went"
+    if seen:
+        title += f" — trained on {seen:,} examples ({rec.get('epochs_seen') or 0:.2f} epochs)"
+    fig.update_layout(barmode="stack", height=170, title=title, margin=dict(t=40, b=10),
+                      xaxis_title="seconds", yaxis_visible=False,
+                      legend=dict(orientation="h", y=-0.6))
+    return fig
 
 
 def results(rec):

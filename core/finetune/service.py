@@ -23,6 +23,10 @@ from core.finetune.plan import Plan, plan_run
 from core.jobs.files import read_json, read_metrics
 
 KIND = "finetune"
+# where a finished run's time went and what it learned from (results.json)
+TIMING = ("load_s", "measure_s", "train_s", "validate_s", "save_s", "score_s", "wall_s",
+          "validate_score_share", "examples_seen", "epochs_seen", "real_tokens",
+          "computed_tokens")
 MODULE = "core.finetune.worker"
 
 
@@ -66,6 +70,7 @@ def run_record(ws, job) -> dict:
         "dataset": cfg.get("dataset"), "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at,
         "run_dir": str(job.run_dir), "config": cfg,
+        **{k: res.get(k) for k in TIMING},
     }
 
 
