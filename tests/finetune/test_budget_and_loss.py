@@ -67,8 +67,9 @@ def test_validation_samples_are_fixed_and_seeded(tiny_ws):
     assert sorted(flat(other.eval)) != sorted(flat(first.eval))
 
 
-@pytest.mark.parametrize("share", [True, False])
-def test_answer_only_loss_equals_the_full_logits_loss(tiny_ws, share):
+@pytest.mark.parametrize("share,gqa", [(True, "1"), (False, "1"), (True, "0")])
+def test_answer_only_loss_equals_the_full_logits_loss(tiny_ws, share, gqa, monkeypatch):
+    monkeypatch.setenv("TRANSFORMERS_SDPA_FORCE_GQA", gqa)  # native grouped heads or copies
     cfg = build_config("tiny", "toy", None, {**TINY, "lora_r": 4})
     plan = plan_run(tiny_ws, cfg)
     model, tok = load_model(plan.model_path, plan.config, "cpu")
