@@ -233,7 +233,7 @@ def table(name: str, rows: list[dict]) -> list[str]:
 def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None) -> int:
     from core.workspace import open_workspace
 
-    body, raw = [], {}
+    body = []
     for name in only:
         os.environ["LADDER_HOME"] = tempfile.mkdtemp(prefix=f"bench-real-{name}-")
         ws = open_workspace()
@@ -244,7 +244,6 @@ def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None
         rows.append(finetune(ws, name, "quick"))
         if balanced:
             rows.append(finetune(ws, name, "balanced"))
-        raw[name] = rows
         print(json.dumps(rows, default=str), flush=True)
         body += table(name, rows) + [""]
     body.append(f"Commands: `python bench/realdata.py prepare --raw RAW --out DATA`, then "
@@ -255,7 +254,6 @@ def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None
                 f"{os.getloadavg()[0]:.2f} (2 cores).")
     text = "\n".join(body)
     print(text)
-    (ROOT / "bench" / "realdata-last.json").write_text(json.dumps(raw, indent=1, default=str))
     from bench._results import write_section
 
     write_section("Real-data accuracy (issue 12)", text)
