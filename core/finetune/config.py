@@ -104,11 +104,11 @@ class FinetuneConfig(BaseModel):
 
 PRESETS: dict[str, dict] = {
     "quick": dict(method="lora", lora_r=16, lora_alpha=32, target_modules="all_linear",
-                  lr=1e-3, time_budget_min=5.0, epochs=3.0, max_steps=0, scheduler="cosine",
+                  lora_layers=10, lr=1e-3, time_budget_min=5.0, epochs=3.0, max_steps=0, scheduler="cosine",
                   warmup_ratio=0.05, evaluations=3, eval_sample=64, eval_rows=32,
                   overfit_gap=0.0, early_stopping_patience=2, lora_dropout=0.0),
     "balanced": dict(method="lora", lora_r=16, lora_alpha=32, target_modules="all_linear",
-                     lr=5e-4, time_budget_min=20.0, epochs=4.0, max_steps=0, scheduler="cosine",
+                     lora_layers=10, lr=1e-3, time_budget_min=20.0, epochs=4.0, max_steps=0, scheduler="cosine",
                      warmup_ratio=0.05, evaluations=6, eval_sample=200, eval_rows=128,
                      early_stopping_patience=3, lora_dropout=0.0),
     "thorough": dict(method="lora", lora_r=32, lora_alpha=64, target_modules="all_linear",
@@ -118,8 +118,10 @@ PRESETS: dict[str, dict] = {
 }
 PRESET_HELP = {
     "quick": "About 5 minutes in all, before/after included: the best model this machine "
-             "trains in that time (LoRA r=16 on every linear layer, up to 3 epochs).",
-    "balanced": "About 20 minutes in all: LoRA r=16 on every linear layer, up to 4 epochs.",
+             "trains in that time (LoRA r=16 on every linear layer of the top 10 "
+             "transformer layers, up to 3 epochs).",
+    "balanced": "About 20 minutes in all: LoRA r=16 on the top 10 transformer layers, "
+                "up to 4 epochs.",
     "thorough": "3 full epochs whatever the time, r=32, decay and dropout, early stopping "
                 "with patience 4.",
 }
