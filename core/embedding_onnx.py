@@ -73,7 +73,7 @@ def _export(model_dir: str, dst: Path) -> None:
         def forward(self, input_ids, attention_mask):
             h = self.bert.embeddings(input_ids=input_ids,
                                      token_type_ids=torch.zeros_like(input_ids))
-            keep = attention_mask[:, None, None, :].to(h.dtype)
+            keep = attention_mask.unsqueeze(1).unsqueeze(2).to(h.dtype)
             h = self.bert.encoder(h, attention_mask=(1.0 - keep) * torch.finfo(h.dtype).min
                                   ).last_hidden_state
             m = attention_mask.unsqueeze(-1).to(h.dtype)
