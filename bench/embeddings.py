@@ -53,6 +53,16 @@ def chunk_texts(n: int) -> list[str]:
     return [p for d in docs for p in d.units[0].split("\n\n")][:n]
 
 
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown CPU"
+
+
 def by_length(encode, texts: list[str], sort: bool = True) -> np.ndarray:
     """Encode in length order (or as given), return unit vectors in the input order."""
     order = sorted(range(len(texts)), key=lambda k: len(texts[k])) if sort else range(len(texts))
@@ -229,6 +239,12 @@ Fastest within {TOLERANCE}: **{best['engine']}** ({best['texts']:.0f} texts/s, {
 chunks/s); `core.embeddings` uses ONNX `{ONNX_VARIANT}` ({used['texts']:.0f} texts/s, {used['chunks']:.0f}
 chunks/s, max cosine difference {used['diff']:.4f}) on CPUs without native bf16 and torch on GPUs and on AVX-512 BF16 / AMX CPUs (where bf16 ran
 517 texts/s in the earlier quality report, and ONNX Runtime's fp32 kernels cannot use AMX).
+
+The figures the issue started from (quality report 108 s, 517 texts/s; ingest 113 chunks/s) were
+measured on a 2-core Intel Xeon with AMX, where `auto` keeps torch in bf16. This CPU
+({cpu_name()}) has {"native bf16" if native else "no AVX-512 / bf16 instructions"}: torch runs fp32 here ({rows[0]['texts']:.0f}
+texts/s, {rows[0]['chunks']:.0f} chunks/s), so the quality and retrieval sections above ran on the
+engine `auto` picks for this CPU and are not comparable to the Xeon's figures.
 
 Levers ({len(texts):,} texts, {len(chunks):,} chunks; texts/s, chunks/s):
 
