@@ -9,8 +9,8 @@ mean-pooled token vectors, so only (batch, 384) floats leave the runtime.
 Variants (the names sentence-transformers / Optimum use for the same recipes):
 - `fp32`: the plain export; ONNX Runtime applies its own graph optimizations at load.
 - `O1`, `O2`, `O3`: saved offline graph optimizations (O1 basic; O2 + transformer fusions:
-  attention, skip-LayerNorm, bias-GELU; O3 = O2 + GELU approximation). O4 adds fp16 and
-  is for GPUs only, so it is not built here.
+  skip-LayerNorm and bias-GELU; the attention fusion does not match this export's graph;
+  O3 = O2 + GELU approximation). O4 adds fp16 and is for GPUs only, so it is not built here.
 - `int8-avx2`, `int8-avx512`, `int8-avx512-vnni`: dynamic int8 quantization of the
   MatMuls with Optimum's CPU presets (per-channel, symmetric weights; uint8 weights
   for AVX2, int8 for AVX-512).

@@ -10,9 +10,10 @@ Two engines run the same model, chosen by `LADDER_EMBED_BACKEND` (auto, torch, o
   CPU), and on CPUs with AVX-512 BF16 / AMX, where bf16 runs ~2-2.5x fp32 and cosines move
   by at most ~0.006 from fp32 (`LADDER_DTYPE=fp32` forces full precision).
 - ONNX Runtime (`core.embedding_onnx`): on other CPUs, the graph exported once into the
-  model cache with saved transformer fusions; 1.2-1.4x torch fp32 on a 2-core AVX2 CPU with
-  cosines within 0.001 of fp32. Dynamic int8 was faster still but moved cosines by 0.05-0.08,
-  so it is not used (bench/embeddings.py has the table).
+  model cache with its basic graph optimizations saved (O1); 1.3x torch fp32 on a 2-core
+  AVX2 CPU with the same cosines. The transformer-fused O2/O3 graphs were no faster there, and
+  dynamic int8 was faster still but moved cosines by 0.05-0.08, so it is not used
+  (bench/embeddings.py has the table).
 
 Trade-off: the model is kept in memory for the life of the process (about 90 MB) to avoid
 the load cost on every call; callers that only need a few vectors still pay it once.
@@ -87,7 +88,7 @@ def pick_dtype() -> str:
 
 
 BACKENDS = ("auto", "torch", "onnx")
-ONNX_VARIANT = "O3"  # the fastest ONNX variant within 0.01 of fp32 (bench/embeddings.py)
+ONNX_VARIANT = "O1"  # the fastest ONNX variant within 0.01 of fp32 (bench/embeddings.py)
 ONNX_BATCH = 64  # bench/embeddings.py: 32-128 within a few percent on length-sorted texts
 _stats = {"calls": 0, "texts": 0}
 
@@ -106,7 +107,7 @@ def pick_backend() -> str:
 
 
 def backend_id() -> str:
-    """What produced the vectors, e.g. 'all-MiniLM-L6-v2/onnx-O3' (keys cached vectors)."""
+    """What produced the vectors, e.g. 'all-MiniLM-L6-v2/onnx-O1' (keys cached vectors)."""
     if pick_backend() == "onnx":
         return f"{MODEL_NAME}/onnx-{ONNX_VARIANT}"
     return f"{MODEL_NAME}/torch-{pick_device()}-{pick_dtype()}"
