@@ -74,7 +74,7 @@ def main() -> None:
     args = ap.parse_args()
     os.environ["LADDER_HOME"] = tempfile.mkdtemp(prefix="ladder-bench-")
     from core import retrieval as R
-    from core.embeddings import embed
+    from core.embeddings import backend_id, embed
     from core.retrieval import ingest
     from core.retrieval.ranking import exact_top_k
     from core.retrieval.search import snapshot
@@ -94,6 +94,7 @@ def main() -> None:
         return out
 
     ingest.embed_texts = timed_embed
+    load0 = os.getloadavg()[0]
     t0 = time.perf_counter()
     for i, doc in enumerate(docs, 1):
         R.add_document(kb, doc)
@@ -102,6 +103,7 @@ def main() -> None:
             print(f"  ingest {i}/{len(docs)} docs, {kb.collection().count() / el:.0f} chunks/s",
                   flush=True)
     ingest_s = time.perf_counter() - t0
+    load1 = os.getloadavg()[0]
     ingest.embed_texts = real_embed
     n = kb.collection().count()
     print(f"ingest: {n} chunks in {ingest_s:.1f} s = {n / ingest_s:.0f} chunks/s "
@@ -180,7 +182,9 @@ def main() -> None:
     final = rows[-1]
     body = f"""Corpus: {n} unique chunks (60-110 MiniLM tokens each, paragraph chunking, 200
 documents) built from examples/knowledge_base sentences; embedded store (PersistentClient),
-cosine HNSW (ef_construction 200). Queries: {len(queries)} partial sentences.
+cosine HNSW (ef_construction 200). Queries: {len(queries)} partial sentences. MiniLM through
+`{backend_id()}`; 1-minute load average {load0:.1f} when the ingest started and {load1:.1f} when
+it ended (2 cores: above 2, other jobs were sharing the machine).
 
 | measure | result | target |
 | --- | --- | --- |
@@ -196,9 +200,9 @@ cosine HNSW (ef_construction 200). Queries: {len(queries)} partial sentences.
 Recall by ef_search: """ + "; ".join(f"{e}: {r1:.3f} / {r2:.3f} ({ms:.2f} ms)"
                                      for e, r1, r2, ms in rows) + """.
 
-The ingest rate is bound by MiniLM on the CPU: `core.embeddings` runs the model on the CPU, and
-60-110-token chunks cost far more than the short sentences PITFALLS measured (~440/s). Writing to
-chroma is not the bottleneck (the store-only line)."""
+The ingest rate is bound by MiniLM on the CPU: 60-110-token chunks cost far more than short
+sentences, and writing to chroma is not the bottleneck (the store-only line). The engines and
+levers tried for the embedding step are in "Embeddings (issue 13)"."""
     print(body)
     if not args.no_write:
         write_section("Retrieval (issue 5)", body)

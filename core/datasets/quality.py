@@ -22,16 +22,20 @@ Definitions (the tests hold the report to them):
 
 Trade-off: inputs are embedded once per distinct normalised text, so exact
 duplicates cost nothing extra, but the MiniLM pass still dominates the run
-time (about 500 texts/s on 2 cores in bf16); the vectors are kept in memory for
-the next report or fix on the same texts, never written to disk.
+time (100-500 texts/s on 2 cores, depending on the CPU). The vectors are kept in
+memory for the next report or fix on the same texts and, when the caller gives
+`vectors_path` (the service does, per dataset version and embedding engine), saved
+there, so a second report on the same version embeds nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -59,24 +63,55 @@ EmbedFn = Callable[[list[str]], np.ndarray]
 _vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
 
-def _embed_cached(texts: list[str], embed_fn: EmbedFn | None) -> np.ndarray:
+def _embed_cached(texts: list[str], embed_fn: EmbedFn | None,
+                  path: Path | None = None) -> np.ndarray:
+    """Vectors of `texts`: from memory, from `path` (same texts), or embedded and saved."""
     key = hashlib.sha256("\x00".join(texts).encode()).hexdigest()
     if embed_fn is None and key in _vectors:
         _vectors.move_to_end(key)
         return _vectors[key]
-    if embed_fn is None:
-        from core.embeddings import embed as embed_fn
-    vecs = embed_fn(texts)
+    ours = embed_fn is None and path is not None  # a caller's own embed_fn is never saved
+    vecs = _read_vectors(path, key, len(texts)) if ours else None
+    if vecs is None:
+        if embed_fn is None:
+            from core.embeddings import embed as embed_fn
+        vecs = embed_fn(texts)
+        if ours:
+            _write_vectors(path, key, vecs)
     _vectors[key] = vecs
     while len(_vectors) > 3:
         _vectors.popitem(last=False)
     return vecs
 
 
+def _read_vectors(path: Path, key: str, n: int) -> np.ndarray | None:
+    """Saved vectors for exactly these texts, or None (missing, stale or unreadable)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            if str(z["key"]) != key or z["vectors"].shape != (n, 384):
+                return None
+            return z["vectors"].astype(np.float32, copy=False)
+    except (OSError, ValueError, KeyError, EOFError):
+        return None
+
+
+def _write_vectors(path: Path, key: str, vecs: np.ndarray) -> None:
+    """Save atomically; a cache that cannot be written only costs a re-embed later."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(tmp, "wb") as f:
+            np.savez(f, key=np.array(key), vectors=vecs)
+        tmp.replace(path)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 class _Texts:
     """The distinct normalised inputs of a frame and their vectors (computed lazily)."""
 
-    def __init__(self, inputs: list[str], embed_fn: EmbedFn | None):
+    def __init__(self, inputs: list[str], embed_fn: EmbedFn | None,
+                 vectors_path: Path | None = None):
         self.keys = [normalise(t) for t in inputs]
         uid: dict[str, int] = {}
         self.rep: list[str] = []
@@ -89,20 +124,23 @@ class _Texts:
                 ids[i] = uid[k]
         self.ids = ids
         self.embed_fn = embed_fn
+        self.vectors_path = vectors_path
         self._vecs: np.ndarray | None = None
         self.embed_s = self.load_s = 0.0
 
     @property
     def vecs(self) -> np.ndarray:
         if self._vecs is None:
-            if self.embed_fn is None and self.rep:
+            cached = (self.embed_fn is None and self.vectors_path is not None
+                      and self.vectors_path.exists())
+            if self.embed_fn is None and self.rep and not cached:
                 t = time.perf_counter()
                 from core.embeddings import get_model
 
                 get_model()  # load once, timed apart from the encoding
                 self.load_s = time.perf_counter() - t
             t = time.perf_counter()
-            self._vecs = _embed_cached(self.rep, self.embed_fn)
+            self._vecs = _embed_cached(self.rep, self.embed_fn, self.vectors_path)
             self.embed_s = time.perf_counter() - t
         return self._vecs
 
@@ -116,7 +154,7 @@ def _col(frame: pd.DataFrame, name: str | None) -> list[str]:
 def quality_report(frame: pd.DataFrame, mapping: Mapping, split: Split | None = None, *,
                    threshold: float = DEFAULT_THRESHOLD, max_tokens: int = DEFAULT_MAX_TOKENS,
                    model_cache=None, embed_fn: EmbedFn | None = None,
-                   progress: Progress | None = None) -> dict:
+                   progress: Progress | None = None, vectors_path: Path | None = None) -> dict:
     """Run every check on `frame` and return the report (plain JSON types only)."""
     say = progress or (lambda _m: None)
     t0 = time.perf_counter()
@@ -143,7 +181,7 @@ def quality_report(frame: pd.DataFrame, mapping: Mapping, split: Split | None = 
 
     # distinct inputs, their labels, conflicts on identical inputs
     say("grouping inputs")
-    texts = _Texts(inputs, embed_fn)
+    texts = _Texts(inputs, embed_fn, vectors_path)
     labels: dict[int, set[str]] = defaultdict(set)
     rows_of: dict[int, list[int]] = defaultdict(list)
     for i, u in enumerate(texts.ids):
@@ -302,9 +340,10 @@ def leakage(texts: _Texts, split: Split, threshold: float) -> dict:
 
 def leaking_train_rows(frame: pd.DataFrame, mapping: Mapping, split: Split,
                        threshold: float = DEFAULT_THRESHOLD,
-                       embed_fn: EmbedFn | None = None) -> list[int]:
+                       embed_fn: EmbedFn | None = None,
+                       vectors_path: Path | None = None) -> list[int]:
     """Train rows whose input equals or nearly equals a validation or test input."""
-    texts = _Texts(_col(frame, mapping.input_col), embed_fn)
+    texts = _Texts(_col(frame, mapping.input_col), embed_fn, vectors_path)
     train = np.array([i for i in split.indices("train") if texts.ids[i] >= 0], dtype=np.int64)
     held = np.array([i for i in np.flatnonzero(split.assignment > 0) if texts.ids[i] >= 0],
                     dtype=np.int64)

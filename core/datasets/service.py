@@ -127,11 +127,18 @@ def report(ws, name: str, number: int | None = None, *, threshold: float = DEFAU
     frame = store.load_frame(ws, version)
     rep = quality_report(frame, version.mapping, store.get_split(ws, version),
                          threshold=threshold, max_tokens=max_tokens,
-                         model_cache=ws.settings.model_cache, progress=progress)
+                         model_cache=ws.settings.model_cache, progress=progress,
+                         vectors_path=_vectors_path(ws, version))
     rep["dataset"], rep["version"], rep["hash"] = name, version.number, version.hash
     if save:
         store.save_report(ws, version, rep)
     return version, rep
+
+
+def _vectors_path(ws, version: Version) -> Path:
+    from core.embeddings import backend_id
+
+    return store.vectors_path(ws, version, backend_id())
 
 
 def check_report_params(threshold: float, max_tokens: int) -> None:
@@ -202,7 +209,8 @@ def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = Fals
         removed["duplicates"] = len(rows)
         drop |= rows
     if drop_leakage:
-        rows = set(leaking_train_rows(frame, m, sp, threshold, embed_fn))
+        rows = set(leaking_train_rows(frame, m, sp, threshold, embed_fn,
+                                      None if embed_fn else _vectors_path(ws, parent)))
         removed["leakage"] = len(rows)
         drop |= rows
     removed["total"] = len(drop)

@@ -1,6 +1,7 @@
 """Dataset versions: immutable, identified by a content hash, stored in the workspace.
 
-A version's rows live in one Parquet file, `<workspace>/datasets/<hash>.parquet`;
+A version's rows live in one Parquet file, `<workspace>/datasets/<hash>.parquet`
+(beside it, `<hash>.vectors-<engine>.npz` caches the MiniLM vectors of its inputs);
 its metadata (dataset name, number, parent, column mapping, task type), its
 split and its last quality report are rows in SQLite (migration 0002).
 Importing the same content again returns the existing version; a fix writes a
@@ -118,6 +119,12 @@ class GivenSplit:
 
 def datasets_dir(ws) -> Path:
     return ws.settings.root / "datasets"
+
+
+def vectors_path(ws, version: Version, engine: str) -> Path:
+    """Where the MiniLM vectors of a version's distinct inputs are cached, per embedding engine."""
+    slug = re.sub(r"[^A-Za-z0-9.-]+", "-", engine).strip("-")
+    return datasets_dir(ws) / f"{version.hash}.vectors-{slug}.npz"
 
 
 def check_name(name: str) -> str:
@@ -289,6 +296,8 @@ def delete(ws, name: str, number: int | None = None) -> list[Version]:
     for v in victims:
         if not ws.db.query("SELECT 1 FROM dataset_versions WHERE hash = ?", (v.hash,)):
             (datasets_dir(ws) / f"{v.hash}.parquet").unlink(missing_ok=True)
+            for cached in datasets_dir(ws).glob(f"{v.hash}.vectors-*.npz"):
+                cached.unlink(missing_ok=True)
     return victims
 
 
