@@ -169,6 +169,20 @@ def test_llama_cpp_server_end_to_end(ws, server, tmp_path, capsys):
     cells = cells_frame(ws, res["run_id"])
     assert cells["latency_s"].sum() <= wall  # one request at a time: latencies fit in the run
 
+    # four requests at once: the server queues them; every answer and count is the same
+    code, _, err = _ladder(capsys, "models", "add", "llama-server-x4", "--base-url", server,
+                           "--remote-model", "smollm2", "--price-in", str(PRICE_IN),
+                           "--price-out", str(PRICE_OUT), "--concurrency", "4", "--no-verify")
+    assert code == 0, err
+    code, out, err = _ladder(capsys, "eval", "--data", "support-tickets", "--model",
+                             "llama-server-x4", "--prompts", str(prompts), "--limit", str(LIMIT),
+                             "--json")
+    assert code == 0, err
+    par = cells_frame(ws, json.loads(out)["run_id"]).set_index("row_id")
+    one = cells.set_index("row_id")
+    for col in ("output", "input_tokens", "output_tokens", "cost_usd"):
+        assert par[col].to_dict() == one[col].to_dict(), col
+
     code, out, err = _ladder(capsys, "compare", "--data", "support-tickets", "--models",
                              "llama-server,smollm2-135m-instruct", "--prompts", str(prompts),
                              "--limit", str(LIMIT), "--json")
@@ -183,4 +197,8 @@ def test_llama_cpp_server_end_to_end(ws, server, tmp_path, capsys):
     assert by["llama-server"]["cost_per_1k_usd"] == pytest.approx(srv["cost_usd"].mean() * 1000)
     assert by["llama-server"]["input_tokens_mean"] == pytest.approx(srv["input_tokens"].mean())
     _check_cells_against_server(ws, server, comp["run_id"], "llama-server")
+    # the server applies the chat template of the GGUF file; the local model the one
+    # transformers read from the same file: the same prompt is the same number of tokens
+    local = cells[cells["model_id"] == "smollm2-135m-instruct"].set_index("row_id")
+    assert srv.set_index("row_id")["input_tokens"].to_dict() == local["input_tokens"].to_dict()
     assert comp["decision"]["reason"]
