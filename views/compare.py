@@ -100,7 +100,11 @@ if not summary["models"]:
     st.stop()
 
 table = pd.DataFrame(summary["models"])
-st.dataframe(table, hide_index=True, width="stretch", column_config={
+table["variant"] = table["variant"].fillna("— (reads the input)")  # an embedding classifier
+st.dataframe(table, hide_index=True, width="stretch", column_order=(
+    "model", "kind", "variant", "n", "score", "ci_low", "ci_high", "latency_p50_ms",
+    "latency_p95_ms", "cost_per_request_usd", "cost_per_1k_usd", "throughput_rps",
+    "invalid_rate", "consistency", "input_tokens_mean", "output_tokens_mean"), column_config={
     "variant": st.column_config.TextColumn("prompt"),
     "score": st.column_config.NumberColumn(format="%.3f"),
     "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3f"),

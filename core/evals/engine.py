@@ -261,9 +261,8 @@ def _compute(ws, model_id: str, mode: str, tasks: list[Task], params: Generation
     spec = ws.registry.get(model_id)
     backend = get_backend(ws, spec)
     prompts = [t.prompt for t in tasks]
-    if mode == "classify":
-        preds = backend.classify([t.row["input"] for t in tasks],
-                                 batch_size=ws.settings.batch_size)
+    if mode == "classify":  # one row per request: its latency is what a live request waits
+        preds = backend.classify([t.row["input"] for t in tasks], batch_size=1)
         return [dict(output=p.label, input_tokens=p.input_tokens, output_tokens=0,
                      latency_s=p.latency_s, compute_s=p.compute_s,
                      cost_usd=spec.cost_usd(p.input_tokens, 0, p.compute_s)) for p in preds]

@@ -4,7 +4,6 @@ the decision and the report."""
 
 from __future__ import annotations
 
-import csv
 import json
 
 import pytest
@@ -15,6 +14,7 @@ from core.evals.store import cells_frame
 from core.prompts.files import dump_prompts
 from core.prompts.variants import Variant
 from tests.evals.conftest import tiny_model  # noqa: F401  (fixture)
+from tests.models.test_classifier import _csv
 
 pytestmark = pytest.mark.slow
 
@@ -34,15 +34,11 @@ OPENERS = ["", "Hello, ", "Hi team, ", "Urgent: ", "Quick question: ", "Good mor
 
 @pytest.fixture
 def topics(ws, tmp_path):
-    path = tmp_path / "topics.csv"
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        for i, opener in enumerate(OPENERS):
-            for label, texts in TOPICS.items():
-                for j, t in enumerate(texts):
-                    w.writerow([f"{opener}{t}{'.' if (i + j) % 2 else '!'}", label])
-    service.import_file(ws, path, name="topics", input_col="text", target_col="label")
+    rows = [(f"{opener}{t}{'.' if (i + j) % 2 else '!'}", label)
+            for i, opener in enumerate(OPENERS) for label, texts in TOPICS.items()
+            for j, t in enumerate(texts)]
+    service.import_file(ws, _csv(tmp_path, "topics.csv", rows), name="topics",
+                        input_col="text", target_col="label")
     service.split(ws, "topics", val=0.2, test=0.2, seed=0)
     return "topics"
 
