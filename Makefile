@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-fast lint chromium bench clean-cache
+.PHONY: install run test test-fast test-server lint chromium bench clean-cache
 
 install: $(STAMP)
 
@@ -32,7 +32,24 @@ test: install chromium
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test-fast: install
-	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow and not browser" $(PYTEST_ARGS)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow and not browser and not server" $(PYTEST_ARGS)
+
+# The real OpenAI-compatible server test: llama-cpp-python's server on the packaged SmolLM2
+# GGUF. llama-cpp-python[server] goes into its own venv once (compiled from source, a few
+# minutes; a llama_cpp_python-*.whl in $(LLAMA_WHEELS) is used instead when present).
+LLAMA_CPP := llama-cpp-python[server]==0.3.36
+LLAMA_WHEELS ?= .whl
+SERVER_VENV ?= .venv-server
+
+$(SERVER_VENV)/.installed:
+	@test -x $(SERVER_VENV)/bin/python || $(PY) -m venv $(SERVER_VENV)
+	$(SERVER_VENV)/bin/python -m pip install -q --upgrade pip
+	$(SERVER_VENV)/bin/python -m pip install -q $(if $(wildcard $(LLAMA_WHEELS)/*.whl),--find-links $(LLAMA_WHEELS)) '$(LLAMA_CPP)'
+	@touch $@
+
+test-server: install $(SERVER_VENV)/.installed
+	LADDER_LLAMA_SERVER_PYTHON=$(abspath $(SERVER_VENV))/bin/python HF_HUB_OFFLINE=1 \
+	  $(BIN)/python -m pytest -m server tests/server $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check core views tests bench app.py

@@ -40,13 +40,19 @@ if not variants:
     st.stop()
 
 with st.expander("New comparison", expanded=not list_runs(ws, dataset["name"])):
-    all_models = [m.id for m in ws.registry.list()]
-    models = st.multiselect("Models", all_models, default=all_models[:2], key="cmp_models")
+    kinds = {m.id: m.kind for m in ws.registry.list()}
+    all_models = list(kinds)
+    models = st.multiselect("Models", all_models, default=all_models[:2], key="cmp_models",
+                            help="An embedding classifier (add one on the Models page) is the "
+                                 "classic baseline: it reads each row's input, no prompt.")
     names = [v.name for v in variants]
     variant_for = {}
     cols = st.columns(max(1, len(models)))
     for col, m in zip(cols, models, strict=False):
-        variant_for[m] = col.selectbox(f"Prompt for {m}", names, key=f"cmp_v_{m}")
+        if kinds[m] == "classifier":
+            col.caption(f"**{m}**: embedding classifier, reads each row's input (no prompt)")
+        else:
+            variant_for[m] = col.selectbox(f"Prompt for {m}", names, key=f"cmp_v_{m}")
     c1, c2 = st.columns(2)
     split = c1.selectbox("Rows", ["test", "validation"], key="cmp_split")
     limit = c2.number_input("Sample N rows (0 = all)", 0, 100_000, 0, key="cmp_limit")
@@ -94,7 +100,12 @@ if not summary["models"]:
     st.stop()
 
 table = pd.DataFrame(summary["models"])
-st.dataframe(table, hide_index=True, width="stretch", column_config={
+table["variant"] = table["variant"].fillna("— (reads the input)")  # an embedding classifier
+st.dataframe(table, hide_index=True, width="stretch", column_order=(
+    "model", "kind", "variant", "n", "score", "ci_low", "ci_high", "latency_p50_ms",
+    "latency_p95_ms", "cost_per_request_usd", "cost_per_1k_usd", "throughput_rps",
+    "invalid_rate", "consistency", "input_tokens_mean", "output_tokens_mean"), column_config={
+    "variant": st.column_config.TextColumn("prompt"),
     "score": st.column_config.NumberColumn(format="%.3f"),
     "ci_low": st.column_config.NumberColumn("95% CI low", format="%.3f"),
     "ci_high": st.column_config.NumberColumn("95% CI high", format="%.3f"),

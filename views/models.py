@@ -52,10 +52,35 @@ with tab_test:
                 c3.metric("Latency", f"{g.latency_s * 1000:.0f} ms")
                 c4.metric("Cost", "n/a" if pg.cost_usd is None else f"${pg.cost_usd:.6f}")
 
-with tab_add:
-    kind_label = st.radio("Where the model runs",
-                          ["OpenAI-compatible endpoint", "Hugging Face model id", "Local folder"],
-                          horizontal=True, key="add_kind")
+def add_classifier_form() -> None:
+    """The classic baseline: MiniLM embeddings + logistic regression on a train split."""
+    from core.datasets import DatasetError, list_datasets
+    from core.models.classifier import DEFAULT_HOURLY_COST, add_classifier
+
+    st.caption("Trains a logistic regression on MiniLM sentence embeddings of a classification "
+               "dataset's train split, in seconds. It reads each row's input (no prompt) and "
+               "predicts one of the labels; compare it with the LLMs before paying for one.")
+    names = [d["name"] for d in list_datasets(ws) if d["task"] == "classification"]
+    with st.form("add_classifier"):
+        new_id = st.text_input("Name", placeholder="e.g. tickets-classifier", key="clf_id")
+        data = st.selectbox("Dataset (its train split)", names, key="clf_data")
+        hourly = st.number_input("Hardware cost, USD per hour", 0.0, None, DEFAULT_HOURLY_COST,
+                                 format="%.3f", key="clf_hourly")
+        submitted = st.form_submit_button("Train and add", type="primary")
+    if submitted:
+        try:
+            if not data:
+                raise ModelError("There is no classification dataset yet; import one on the "
+                                 "Data page.")
+            with st.spinner("Embedding the train split and fitting…"):
+                spec, meta = add_classifier(ws, new_id, data, hourly_cost=float(hourly))
+            flash("models", f"Added '{spec.id}': trained on {meta['train_rows']} rows in "
+                            f"{meta['train_seconds']:.1f} s.")
+        except (ModelError, DatasetError) as e:
+            st.error(f"Not added: {e}")
+
+
+def add_model_form(kind_label: str) -> None:
     with st.form("add_model", clear_on_submit=False):
         new_id = st.text_input("Name", placeholder="e.g. gpt-4o-mini", key="add_id")
         fields: dict = {}
@@ -102,6 +127,17 @@ with tab_add:
             flash("models", f"Added '{spec.id}'.")
         except ModelError as e:
             st.error(f"Not added: {e}")
+
+
+with tab_add:
+    kind_label = st.radio("Where the model runs",
+                          ["OpenAI-compatible endpoint", "Hugging Face model id", "Local folder",
+                           "Embedding classifier"],
+                          horizontal=True, key="add_kind")
+    if kind_label == "Embedding classifier":
+        add_classifier_form()
+    else:
+        add_model_form(kind_label)
 
 with tab_edit:
     edit_id = st.selectbox("Model", [s.id for s in specs], key="edit_model")

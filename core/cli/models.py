@@ -19,14 +19,20 @@ def register(sub) -> None:
 
     p = msub.add_parser(
         "add",
-        help="register a model: a Hugging Face id (--hf), a local folder (--folder) or an "
-        "OpenAI-compatible endpoint (--base-url with --remote-model)",
+        help="register a model: a Hugging Face id (--hf), a local folder (--folder), an "
+        "OpenAI-compatible endpoint (--base-url with --remote-model) or an embedding "
+        "classifier trained on a dataset (--classifier --data NAME)",
     )
     p.add_argument("id", help="short name for the model, e.g. gpt-4o-mini")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--hf", metavar="ORG/NAME", help="a Hugging Face model id")
     src.add_argument("--folder", metavar="PATH", help="a local transformers model folder")
     src.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible base URL (…/v1)")
+    src.add_argument("--classifier", action="store_true",
+                     help="train an embedding classifier (MiniLM + logistic regression) on the "
+                     "train split of --data")
+    p.add_argument("--data", metavar="DATASET", help="with --classifier: the classification "
+                   "dataset whose train split it learns")
     p.add_argument("--remote-model", help="the model name the endpoint expects")
     p.add_argument("--key-env", metavar="VAR", help="environment variable holding the API key")
     _price_args(p)
@@ -107,6 +113,10 @@ def cmd_add(args) -> int:
     from core.cli import CliError, emit
     from core.models.registry import build_spec
 
+    if args.data and not args.classifier:
+        raise CliError("--data only applies to --classifier")
+    if args.classifier:
+        return _add_classifier(args)
     if args.base_url:
         if not args.remote_model:
             raise CliError("--base-url needs --remote-model NAME (the model name the endpoint expects)")
@@ -128,6 +138,31 @@ def cmd_add(args) -> int:
     verify = None if args.no_verify else _verifier(spec.kind)
     ws.registry.add(spec, verify=verify)
     emit(spec_record(spec), args.json, f"Registered '{spec.id}' ({spec.kind}).")
+    return 0
+
+
+def _add_classifier(args) -> int:
+    from core.cli import CliError, emit
+    from core.models.classifier import DEFAULT_HOURLY_COST, add_classifier
+
+    if not args.data:
+        raise CliError("--classifier needs --data DATASET (a classification dataset with a "
+                       "train split)")
+    for flag, v in (("--remote-model", args.remote_model), ("--key-env", args.key_env),
+                    ("--price-in", args.price_in), ("--price-out", args.price_out),
+                    ("--trust-remote-code", args.trust_remote_code or None)):
+        if v is not None:
+            raise CliError(f"{flag} does not apply to --classifier: a classifier runs on this "
+                           "machine and costs --hourly-cost (USD per hour, default 0.10)")
+    ws = _ws()
+    hourly = DEFAULT_HOURLY_COST if args.hourly_cost is None else args.hourly_cost
+    spec, meta = add_classifier(ws, args.id, args.data, hourly_cost=hourly,
+                                concurrency=args.concurrency or 1, notes=args.notes)
+    val = meta["validation_accuracy"]
+    emit(spec_record(spec) | {"training": meta}, args.json,
+         f"Registered '{spec.id}' (classifier): trained on {meta['train_rows']} rows of "
+         f"{meta['dataset']} v{meta['version']} in {meta['train_seconds']:.1f} s"
+         + (f", validation accuracy {val:.3f}" if val is not None else "") + ".")
     return 0
 
 

@@ -4,7 +4,8 @@ It picks the cheapest option that meets the score and latency requirements at
 the stated monthly volume, and shows the evidence: whether score differences are
 significant, the break-even volume between the advanced model and each cheaper
 (usually fine-tuned) option, and guidance on when fine-tuning pays, each point
-checked against the user's own numbers.
+checked against the user's own numbers. An embedding classifier in the comparison
+gets one plain sentence: whether it meets the requirements for less than every LLM.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ class Decision:
     break_even: list[dict] = field(default_factory=list)
     guidance: list[dict] = field(default_factory=list)
     significance: dict | None = None
+    classifier: dict | None = None
 
     def record(self) -> dict:
         return {
@@ -53,6 +55,7 @@ class Decision:
             "reason": self.reason, "eligible": self.eligible, "rejected": self.rejected,
             "monthly_costs_usd": self.monthly_costs, "break_even": self.break_even,
             "guidance": self.guidance, "significance": self.significance,
+            "classifier": self.classifier,
         }
 
 
@@ -80,11 +83,13 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
         v = break_even_volume(advanced, o, req.horizon_months)
         bes.append({"advanced": advanced.name, "option": o.name, "requests_per_month": v,
                     "text": _be_text(advanced, o, v)})
+    note = classifier_note(options, rejected, costs)
     if not eligible:
-        return Decision(None, "No option meets the requirements: lower the minimum score, "
-                        "raise the latency limit, or improve an option (prompt, data, "
-                        "fine-tuning).", [], rejected, costs, bes,
-                        _guidance(options, req, advanced, bes, task, train_rows), significance)
+        reason = ("No option meets the requirements: lower the minimum score, raise the "
+                  "latency limit, or improve an option (prompt, data, fine-tuning).")
+        return Decision(None, _with(reason, note), [], rejected, costs, bes,
+                        _guidance(options, req, advanced, bes, task, train_rows), significance,
+                        note)
     best = min(eligible, key=lambda o: (round(costs[o.name], 9), -o.score))
     reason = (f"{best.name} meets the minimum score ({best.score:.3f} >= {req.min_score:.3f})"
               + (f" and the latency limit (p95 {best.latency_p95_ms:.0f} ms)"
@@ -92,14 +97,62 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
               + f" at the lowest monthly cost: ${costs[best.name]:,.2f} for "
               f"{req.volume_per_month:,.0f} requests/month over a {req.horizon_months:g}-month "
               "horizon.")
-    return Decision(best, reason, [o.name for o in eligible], rejected, costs, bes,
-                    _guidance(options, req, advanced, bes, task, train_rows), significance)
+    return Decision(best, _with(reason, note), [o.name for o in eligible], rejected, costs, bes,
+                    _guidance(options, req, advanced, bes, task, train_rows), significance, note)
+
+
+def _with(reason: str, note: dict | None) -> str:
+    return f"{reason} {note['text']}" if note else reason
+
+
+def classifier_note(options: list[Option], rejected: dict[str, str],
+                    costs: dict[str, float]) -> dict | None:
+    """What the classic baseline says about paying for an LLM, in one plain sentence.
+
+    Looks at the best-scoring embedding classifier against every LLM of the
+    comparison: does it meet the requirements, and does it cost less than all of
+    them at the stated volume?
+    """
+    clfs = [o for o in options if o.kind == "classifier"]
+    if not clfs:
+        return None
+    c = max(clfs, key=lambda o: (o.score, -costs[o.name]))
+    llms = [o for o in options if o.kind != "classifier"]
+    meets = c.name not in rejected
+    cheapest = min(llms, key=lambda o: costs[o.name]) if llms else None
+    cheaper = cheapest is not None and costs[c.name] < costs[cheapest.name]
+    better = [o.name for o in llms if o.score > c.score]
+    if not llms:
+        text = (f"The embedding classifier {c.name} " + ("meets" if meets else "does not meet")
+                + f" your requirements (score {c.score:.3f}); compare it with an LLM to see "
+                "what a model would add.")
+    elif meets and cheaper:
+        text = (f"The embedding classifier {c.name} meets your requirements (score "
+                f"{c.score:.3f}) at a lower cost than every LLM compared (${costs[c.name]:,.2f} "
+                f"a month against ${costs[cheapest.name]:,.2f} for the cheapest LLM, "
+                f"{cheapest.name}): try it before paying for an LLM"
+                + (f"; {', '.join(better)} score{'s' if len(better) == 1 else ''} higher, "
+                   "which matters only if you need more than your minimum." if better else "."))
+    elif meets:
+        text = (f"The embedding classifier {c.name} meets your requirements (score "
+                f"{c.score:.3f}) but costs more than {cheapest.name} at this volume "
+                f"(${costs[c.name]:,.2f} against ${costs[cheapest.name]:,.2f} a month).")
+    else:
+        passing = [o for o in llms if o.name not in rejected]
+        text = (f"The embedding classifier {c.name} does not meet your requirements "
+                f"({rejected[c.name]})"
+                + (f"; {min(passing, key=lambda o: costs[o.name]).name} does, so an LLM earns "
+                   "its cost here." if passing else " either."))
+    return {"model": c.name, "meets_requirements": meets, "cheaper_than_every_llm": cheaper,
+            "text": text}
 
 
 def advanced_option(options: list[Option]) -> Option:
-    """The option you would prompt instead of fine-tuning: the best-scoring model that is
-    not itself a fine-tuned adapter (the best overall when every option is one)."""
-    pool = [o for o in options if o.kind != "adapter"] or options
+    """The option you would prompt instead of fine-tuning: the best-scoring LLM that is not
+    itself a fine-tuned adapter (the best overall when every option is one), never an
+    embedding classifier unless there is nothing else."""
+    pool = ([o for o in options if o.kind not in ("adapter", "classifier")]
+            or [o for o in options if o.kind != "classifier"] or options)
     return max(pool, key=lambda o: (o.score, o.per_request_usd))
 
 

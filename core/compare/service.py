@@ -3,8 +3,8 @@
 A comparison is an ordinary evaluation run whose (model, variant) pairs give each
 model its own prompt, so a fine-tuned model is measured with its short prompt and
 an advanced model with its few-shot one, on the same rows. Per-request cost is the
-mean of the measured cells; a fine-tuned model's one-time cost is its measured
-training time x its hourly hardware cost.
+mean of the measured cells; a fine-tuned model's (or an embedding classifier's)
+one-time cost is its measured training time x its hourly hardware cost.
 """
 
 from __future__ import annotations
@@ -58,8 +58,14 @@ def comparison_config(dataset: str, model_ids: list[str], variants: list[Variant
 
 
 def training_cost(ws, model_id: str, prep_hours: float = 0.0, prep_rate: float = 0.0) -> float:
-    """One-time cost of a fine-tuned adapter: its measured training time x hourly cost."""
+    """One-time cost of a fine-tuned adapter (its measured training time x hourly cost,
+    plus data preparation) or of an embedding classifier (its training time x hourly cost)."""
     spec = ws.registry.get(model_id)
+    if spec.kind == "classifier":
+        from core.models.classifier import classifier_meta
+
+        seconds = float(classifier_meta(spec).get("train_seconds") or 0.0)
+        return finetune_one_time_cost(seconds, spec.hourly_cost or 0.0)
     if spec.kind != "adapter":
         return 0.0
     seconds = _training_seconds(ws, model_id)

@@ -67,7 +67,9 @@ class EvalConfig(BaseModel):
         return [(m, v.name) for m in self.models for v in self.variants]
 
     def mode_for(self, task: str, model_kind: str) -> str:
-        """generate or likelihood for one model on this task."""
+        """generate, likelihood or classify (an embedding classifier) for one model."""
+        if model_kind == "classifier":
+            return "classify"
         if self.scoring == "generate" or task != "classification" or model_kind == "openai":
             return "generate"
         if self.scoring == "likelihood":

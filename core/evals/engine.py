@@ -6,7 +6,8 @@ crashed run resumes where it stopped. Outputs are also cached by a key of
 (model, rendered prompt, decoding parameters, sample index): the same cell in a
 later run is read back, never generated again. Local models run in batches;
 classification can score the candidate labels by log-likelihood instead of
-generating free text.
+generating free text, and an embedding classifier predicts a label from the
+row's input without any prompt.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from core.evals.store import (
     write_cells,
 )
 from core.models.base import ChatPrompt, GenerationParams, ModelError
+from core.models.classifier import fingerprint
 from core.prompts.variants import Variant, render_variant
 
 Progress = Callable[[int, int, float | None], None]  # done, total, eta seconds
@@ -83,6 +85,11 @@ def validate(ws, cfg: EvalConfig) -> EvalRows:
     if not data.rows:
         raise EvalError(f"the {cfg.split} split of '{cfg.dataset}' has no rows with both an "
                         "input and a target.")
+    for m in cfg.models:
+        if ws.registry.get(m).kind == "classifier" and data.task != "classification":
+            raise EvalError(f"'{m}' is an embedding classifier: it predicts labels, so it runs "
+                            f"only on classification datasets, and '{cfg.dataset}' is "
+                            f"{data.task.replace('_', ' ')}; leave it out of this run.")
     columns = list(data.version.columns)
     for v in cfg.variants:
         try:
@@ -150,17 +157,22 @@ def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
     prompts_of: dict[str, list[ChatPrompt]] = {}
     for model_id in cfg.models:
         mode = cfg.mode_for(data.task, ws.registry.get(model_id).kind)
+        key_id = model_id
         for v in cfg.variants:
             if (model_id, v.name) not in combos:
                 continue
-            if v.name not in prompts_of:
-                prompts_of[v.name] = build_prompts(ws, cfg, data, v)
-            prompts = prompts_of[v.name]
+            if mode == "classify":  # no prompt: the classifier reads the row's input
+                prompts = [ChatPrompt(r["input"]) for r in data.rows]
+                key_id = f"{model_id}@{fingerprint(ws.registry.get(model_id))}"
+            else:
+                if v.name not in prompts_of:
+                    prompts_of[v.name] = build_prompts(ws, cfg, data, v)
+                prompts = prompts_of[v.name]
             cal = label_baseline(ws, cfg, data, model_id, v) if mode == "likelihood" else None
             for s in range(cfg.samples):
                 params = params_for(cfg, s)
                 for row, p in zip(data.rows, prompts, strict=True):
-                    key = cell_key(model_id, p, params, s, mode, data.labels, cal)
+                    key = cell_key(key_id, p, params, s, mode, data.labels, cal)
                     tasks.append(Task(model_id, v.name, row, s, p, key, mode, cal))
     done = done_keys(ws, run_id)
     return [t for t in tasks if (t.model_id, t.variant, t.row["row_id"], t.sample) not in done]
@@ -258,6 +270,11 @@ def _compute(ws, model_id: str, mode: str, tasks: list[Task], params: Generation
     spec = ws.registry.get(model_id)
     backend = get_backend(ws, spec)
     prompts = [t.prompt for t in tasks]
+    if mode == "classify":  # one row per request: its latency is what a live request waits
+        preds = backend.classify([t.row["input"] for t in tasks], batch_size=1)
+        return [dict(output=p.label, input_tokens=p.input_tokens, output_tokens=0,
+                     latency_s=p.latency_s, compute_s=p.compute_s,
+                     cost_usd=spec.cost_usd(p.input_tokens, 0, p.compute_s)) for p in preds]
     if mode == "likelihood":
         scores = backend.score_candidates(prompts, labels, batch_size=ws.settings.batch_size)
         outs = []

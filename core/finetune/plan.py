@@ -150,6 +150,10 @@ def check_base_model(ws, cfg: FinetuneConfig, problems: list[str]):
         problems.append(f"'{spec.id}' is an API model (an OpenAI-compatible endpoint): its weights "
                         f"are not here to train. Choose a local model: {', '.join(local)}.")
         return None
+    if spec.kind == "classifier":
+        problems.append(f"'{spec.id}' is an embedding classifier, not a language model; "
+                        f"choose a local model to fine-tune: {', '.join(local)}.")
+        return None
     if spec.kind == "adapter":
         problems.append(f"'{spec.id}' is already a fine-tuned adapter; fine-tune its base "
                         f"'{spec.base_model}' instead (with more data or steps).")

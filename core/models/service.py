@@ -1,6 +1,7 @@
 """One entry point for "run this prompt on that registered model".
 
-Picks the backend for a registry entry (local transformers or an endpoint),
+Picks the backend for a registry entry (local transformers, an endpoint, or an
+embedding classifier),
 sends the prompts, and attaches the cost of each request using the model's
 prices: tokens x price for hosted models, machine time x hourly cost locally.
 """
@@ -21,6 +22,10 @@ class PricedGeneration:
 
 def get_backend(ws, spec: ModelSpec, progress=None):
     """The backend object for `spec` (cached per process for local models)."""
+    if spec.kind == "classifier":
+        from core.models.classifier import load_backend as load_classifier
+
+        return load_classifier(spec)
     if spec.kind == "openai":
         from core.models.openai_compat import OpenAICompatBackend
 

@@ -12,8 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ModelKind = Literal["packaged", "hub", "folder", "openai", "adapter"]
-LOCAL_KINDS = ("packaged", "hub", "folder", "adapter")
+ModelKind = Literal["packaged", "hub", "folder", "openai", "adapter", "classifier"]
+LOCAL_KINDS = ("packaged", "hub", "folder", "adapter", "classifier")
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,79}$")
 _HF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -28,7 +28,8 @@ class ModelSpec(BaseModel):
     id: str = Field(description="Short name used everywhere, e.g. gpt-4o-mini or smollm2-135m-instruct.")
     kind: ModelKind
     source: str = Field(
-        description="packaged id, Hugging Face id, local folder, remote model name, or adapter folder."
+        description="packaged id, Hugging Face id, local folder, remote model name, adapter "
+                    "folder, or classifier folder."
     )
     base_url: str | None = Field(default=None, description="OpenAI-compatible base URL (…/v1).")
     api_key_env: str | None = Field(

@@ -19,7 +19,8 @@ def score_vs_cost(options: list[Option]) -> go.Figure:
     fig.add_trace(go.Scatter(
         x=xs, y=[o.score for o in options], mode="markers+text",
         text=[o.name for o in options], textposition="top center",
-        marker=dict(size=12, color=[BLUE if o.name in front else GREY for o in options]),
+        marker=dict(size=12, color=[BLUE if o.name in front else GREY for o in options],
+                    symbol=["diamond" if o.kind == "classifier" else "circle" for o in options]),
         error_y=dict(type="data", symmetric=False,
                      array=[o.ci_high - o.score for o in options],
                      arrayminus=[o.score - o.ci_low for o in options]),
@@ -29,7 +30,9 @@ def score_vs_cost(options: list[Option]) -> go.Figure:
                              mode="lines", line=dict(color=BLUE, dash="dot"),
                              name="Pareto frontier"))
     positive = [x for x in xs if x > 0]
-    fig.update_layout(title="Score vs cost per 1,000 requests", yaxis_title="score",
+    title = "Score vs cost per 1,000 requests" + (
+        " (◆ embedding classifier)" if any(o.kind == "classifier" for o in options) else "")
+    fig.update_layout(title=title, yaxis_title="score",
                       xaxis_title="USD per 1,000 requests", height=420,
                       xaxis_type="log" if positive and max(positive) / min(positive) > 50 else
                       "linear", margin=dict(l=10, r=10, t=40, b=10))

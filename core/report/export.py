@@ -66,7 +66,9 @@ def markdown(s: dict) -> str:
         out += ["| model | variant | score [95% CI] | p50 ms | p95 ms | $/1k requests |",
                 "|---|---|---|---|---|---|"]
         for m in comp["models"]:
-            out.append(f"| {m['model']} | {m['variant']} | {_ci(m)} | {m['latency_p50_ms']:.0f} "
+            variant = m["variant"] or ("(embedding classifier, no prompt)"
+                                       if m.get("kind") == "classifier" else "—")
+            out.append(f"| {m['model']} | {variant} | {_ci(m)} | {m['latency_p50_ms']:.0f} "
                        f"| {m['latency_p95_ms']:.0f} | {_money(m['cost_per_1k_usd'])} |")
         dec = comp["decision"]
         out += ["", f"At {comp['volume_per_month']:,.0f} requests/month: {dec['reason']}"]

@@ -20,8 +20,8 @@ from core.compare.service import (
 from core.evals.store import get_run, list_runs
 from core.evals.summary import dynamic_gains, is_dynamic, leaderboard, verdict
 
-MODEL_KEYS = ("model", "variant", "n", "score", "ci_low", "ci_high", "consistency", "invalid_rate",
-              "latency_p50_ms", "latency_p95_ms", "input_tokens_mean", "output_tokens_mean",
+MODEL_KEYS = ("model", "kind", "variant", "n", "score", "ci_low", "ci_high", "consistency",
+              "invalid_rate", "latency_p50_ms", "latency_p95_ms", "input_tokens_mean", "output_tokens_mean",
               "cost_per_request_usd", "cost_per_1k_usd", "throughput_rps")
 
 
@@ -33,8 +33,11 @@ def compare_summary(ws, run_id: int, req: Requirements, prep_hours: float = 0.0,
     models = []
     for e in board:
         cost = e["cost_per_1k_usd"]
+        kind = ws.registry.get(e["model"]).kind if ws.registry.exists(e["model"]) else None
         models.append({
-            "model": e["model"], "variant": e["name"], "n": e["n"], "score": e["score"],
+            "model": e["model"], "kind": kind,
+            "variant": None if kind == "classifier" else e["name"],  # it reads no prompt
+            "n": e["n"], "score": e["score"],
             "ci_low": e["ci_low"], "ci_high": e["ci_high"], "consistency": e["consistency"],
             "invalid_rate": e["invalid_rate"], "latency_p50_ms": e["latency_p50_ms"],
             "latency_p95_ms": e["latency_p95_ms"], "input_tokens_mean": e["input_tokens_mean"],
