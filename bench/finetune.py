@@ -199,12 +199,11 @@ def main() -> int:
         for label, overrides, kind, extra in REJECTED:
             results.append(measure(ws, dataset, label, overrides, kind, extra))
             print(results[-1], flush=True)
-        from core.finetune import build_config
-        from core.finetune.plan import plan_run
+        from core.evals.rows import load_rows
 
-        plan = plan_run(ws, build_config("smollm2-135m-instruct", dataset, "quick"))
-        lens = [len(r["input"]) for r in plan.data.train.values]
-        body += table(name, results, peaks, len(plan.data.train), sum(lens) / len(lens) / 4)
+        n_train = len(load_rows(ws, dataset, "test").train_rows)
+        per_row = results[0]["real_tok_s"] / results[0]["rows_s"]  # real tokens per example
+        body += table(name, results, peaks, n_train, per_row)
         final = results[len(LEVERS) - 1]
         body += ["", f"Quick preset vs baseline: **{final['real_tok_s'] / results[0]['real_tok_s']:.1f}x** "
                  f"example tokens/s; {final['rows_s'] / results[0]['rows_s']:.1f}x rows/s. "

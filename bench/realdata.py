@@ -216,17 +216,22 @@ def fmt(x, pct=True) -> str:
 def table(name: str, rows: list[dict]) -> list[str]:
     d = DATASETS[name]
     lines = [f"**{name}** ({d['task']})", "",
-             "| method | test accuracy | 95% CI | rows | time | examples seen |",
-             "|---|---|---|---|---|---|"]
+             "| method | test accuracy | 95% CI | rows | time | estimate | examples seen | "
+             "validation + scoring |",
+             "|---|---|---|---|---|---|---|---|"]
+
+    def minutes(t):
+        return "-" if t is None else (f"{t:.0f} s" if t < 90 else f"{t / 60:.1f} min")
+
     for r in rows:
         lo, hi = r.get("ci") or (None, None)
-        t = r.get("seconds")
-        when = "-" if t is None else (f"{t:.0f} s" if t < 90 else f"{t / 60:.1f} min")
         seen = "-" if not r.get("examples") else f"{r['examples']:,} ({r['epochs']:.2f} epochs)"
-        lines.append(f"| {r['what']} | {fmt(r['score'])} | "
-                     f"{fmt(lo)}-{fmt(hi)} | {r.get('n') or '-'} | {when} | {seen} |")
+        share = "-" if r.get("share") is None else f"{100 * r['share']:.0f}%"
+        lines.append(f"| {r['what']} | {fmt(r['score'])} | {fmt(lo)}-{fmt(hi)} | "
+                     f"{r.get('n') or '-'} | {minutes(r.get('seconds'))} | "
+                     f"{minutes(r.get('estimate_s'))} | {seen} | {share} |")
     who, score = d["published"]
-    lines.append(f"| published: {who} | {100 * score:.1f}% | | | | |")
+    lines.append(f"| published: {who} | {100 * score:.1f}% | | | | | | |")
     return lines
 
 
