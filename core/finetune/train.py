@@ -234,11 +234,17 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
         # scoring speed on a few validation rows: what each evaluation and before/after cost
         prompts, targets = prep.score_sets.get("val") or (
             prompts_for(data.variant, data.train.head(16), data.labels), data.train.targets[:16])
-        n = min(16, len(prompts))
-        t0 = time.perf_counter()
+        # a few rows first: they compute the shared prompt prefix that every later row
+        # reuses, as a whole test split does; the next rows' time is then the cost per row
+        warm = min(4, max(0, len(prompts) - 1))
+        n = min(16, len(prompts) - warm)
+        backend = LocalBackend(model, tok, str(device), "measuring")
         with torch.no_grad():
-            score_backend(LocalBackend(model, tok, str(device), "measuring"), prompts[:n],
-                          targets[:n], data.task, data.labels)
+            if warm:
+                score_backend(backend, prompts[:warm], targets[:warm], data.task, data.labels)
+            t0 = time.perf_counter()
+            score_backend(backend, prompts[warm:warm + n], targets[warm:warm + n], data.task,
+                          data.labels)
         speed = bud.Speed(s_per_token=step_s / max(1.0, tokens),
                           score_s_per_row=(time.perf_counter() - t0) / max(1, n),
                           eval_s_per_token=step_s / 3 / max(1.0, tokens))
