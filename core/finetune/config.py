@@ -52,7 +52,7 @@ class FinetuneConfig(BaseModel):
     batch_size: int = Field(default=32, description="Most rows in one step on each device.")
     tokens_per_batch: int = Field(default=2048, ge=16, le=1_000_000, description="Token budget of one step: rows x longest row stays within it, so short rows make larger batches.")
     grad_accum: int = Field(default=1, ge=1, le=1024, description="Steps accumulated before an update (effective batch = batch_size x grad_accum).")
-    max_seq_len: int = Field(default=256, ge=8, le=32768, description="Longest prompt + answer in tokens; longer rows are refused before start.")
+    max_seq_len: int = Field(default=0, ge=0, le=32768, description="Longest prompt + answer in tokens; longer rows are refused before start. 0 (default): as long as the longest row needs, up to the model's context length.")
     weight_decay: float = Field(default=0.0, ge=0.0, le=1.0, description="L2-style decay; 0.01-0.1 counters overfitting.")
     optimizer: Literal["adamw", "rmsprop", "sgd", "adafactor"] = Field(default="adamw", description="AdamW (default), RMSprop, SGD with momentum 0.9, or Adafactor (least memory).")
     precision: Literal["bf16", "fp32"] = Field(default="bf16", description="bf16 where the device supports it (about 2x faster here), else fp32.")
@@ -81,6 +81,9 @@ class FinetuneConfig(BaseModel):
             raise ValueError(f"lr {self.lr} is far too large; learning rates are like 2e-4")
         if self.batch_size < 1:
             raise ValueError(f"batch_size must be at least 1 (got {self.batch_size}); try 32")
+        if 0 < self.max_seq_len < 8:
+            raise ValueError(f"max_seq_len must be 0 (fit the longest row) or at least 8 tokens "
+                             f"(got {self.max_seq_len})")
         if self.time_budget_min is not None and not self.time_budget_min > 0:
             raise ValueError(f"time_budget_min must be a positive number of minutes (got "
                              f"{self.time_budget_min:g}), e.g. 5; leave it unset to train for "

@@ -193,7 +193,13 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
         for i, e in enumerate(exs):
             if len(e["input_ids"]) > longest[0]:
                 longest = (len(e["input_ids"]), e["prompt_len"], f"{name} row {i + 1}")
-    if longest[0] > cfg.max_seq_len:
+    context = getattr(config, "max_position_embeddings", None) or 2048
+    if not cfg.max_seq_len and longest[0] > context:
+        raise FinetuneError(
+            f"the longest prompt + answer is {longest[0]} tokens ({longest[2]}; the prompt alone "
+            f"is {longest[1]}), more than {spec.id}'s context of {context} tokens. Shorten the "
+            "prompt or those rows.")
+    if cfg.max_seq_len and longest[0] > cfg.max_seq_len:
         need = 2 ** math.ceil(math.log2(longest[0]))
         raise FinetuneError(
             f"max_seq_len is {cfg.max_seq_len} but the longest prompt + answer is {longest[0]} "

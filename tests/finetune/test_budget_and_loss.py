@@ -138,3 +138,19 @@ def test_bad_budgets_and_sizes_are_refused_with_one_line(tiny_ws):
     with pytest.raises(FinetuneError, match=r"'few' has \d+ train rows; the balanced preset "
                                             r"needs at least 32"):
         plan_run(tiny_ws, build_config("tiny", "few", "balanced", {"max_seq_len": 64}))
+
+
+def test_max_seq_len_unset_fits_the_longest_row_up_to_the_context(tiny_ws):
+    """By default any row that fits the model's context trains; a longer one is refused."""
+    cfg = {k: v for k, v in TINY.items() if k != "max_seq_len"}
+    assert build_config("tiny", "toy", None, cfg).max_seq_len == 0
+    assert plan_run(tiny_ws, build_config("tiny", "toy", None, cfg)).estimate.steps > 0
+    with pytest.raises(FinetuneError, match=r"max_seq_len is 8 but the longest"):
+        plan_run(tiny_ws, build_config("tiny", "toy", None, {**cfg, "max_seq_len": 8}))
+    with pytest.raises(FinetuneError, match="max_seq_len must be 0"):
+        build_config("tiny", "toy", None, {**cfg, "max_seq_len": 4})
+    frame = toy_frame(40)
+    frame.loc[0, "text"] = " ".join([frame.loc[0, "text"]] * 60)  # far past 128 tokens
+    add_dataset(tiny_ws, "long", frame)
+    with pytest.raises(FinetuneError, match=r"more than tiny's context of 128 tokens"):
+        plan_run(tiny_ws, build_config("tiny", "long", None, cfg))
