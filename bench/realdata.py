@@ -235,7 +235,8 @@ def table(name: str, rows: list[dict]) -> list[str]:
     return lines
 
 
-def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None) -> int:
+def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None,
+        baselines: bool = True) -> int:
     from core.workspace import open_workspace
 
     body = []
@@ -244,8 +245,9 @@ def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None
         ws = open_workspace()
         import_dataset(ws, name, data_dir)
         rows = [majority(ws, name)]
-        rows += prompted(ws, name, prompt_rows)
-        rows.append(classic(ws, name))
+        if baselines:
+            rows += prompted(ws, name, prompt_rows)
+            rows.append(classic(ws, name))
         rows.append(finetune(ws, name, "quick"))
         if balanced:
             rows.append(finetune(ws, name, "balanced"))
@@ -276,11 +278,15 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--only", default="trec,sms")
     pr.add_argument("--skip-balanced", action="store_true")
     pr.add_argument("--prompt-rows", type=int, default=None)
+    pr.add_argument("--no-baselines", action="store_true",
+                    help="only the majority class and the fine-tunes (the prompted variants and "
+                         "the classifier take minutes and do not change with the fine-tuning)")
     a = p.parse_args(argv)
     if a.cmd == "prepare":
         prepare(a.raw, a.out)
         return 0
-    return run(a.data, [x for x in a.only.split(",") if x], not a.skip_balanced, a.prompt_rows)
+    return run(a.data, [x for x in a.only.split(",") if x], not a.skip_balanced, a.prompt_rows,
+               not a.no_baselines)
 
 
 if __name__ == "__main__":

@@ -22,6 +22,18 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+# Before/after may take at most this share of a budgeted run: a larger test split is scored
+# on a seeded sample of it (at least MIN_TEST_ROWS rows), so the budget still trains.
+SCORE_SHARE = 0.25
+MIN_TEST_ROWS = 100
+
+
+def test_rows_for(budget_s: float, score_s_per_row: float, available: int) -> int:
+    """How many test rows before/after scores within SCORE_SHARE of the budget."""
+    fit = int(SCORE_SHARE * budget_s / max(2 * score_s_per_row, 1e-9))
+    return min(available, max(MIN_TEST_ROWS, fit))
+
+
 SAVE_MARGIN_S = 8.0  # saving the adapter, registering, writing results
 STEP_OVERHEAD = 1.05  # optimizer update, scheduler and logging on top of forward+backward
 

@@ -61,6 +61,7 @@ class Estimate:
     budget_s: float | None = None
     measured: bool = False  # speed from an earlier run on this machine, not a FLOP count
     min_seconds: float = 0.0  # loading, one step and before/after: the least a run takes
+    test_rows: int = 0  # test rows before/after scores (a seeded sample when the split is large)
 
     @property
     def epochs(self) -> float:
@@ -214,6 +215,8 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
                                  "dataset_hash": data.version.hash,
                                  "variant": data.variant.model_dump()})
     est = estimate(ws, cfg, config, params, trainable, examples, data)
+    if est.test_rows < len(examples["test"]) and not cfg.test_rows:
+        cfg = cfg.model_copy(update={"test_rows": est.test_rows})  # what the worker scores
     # a first guess (no measurement yet) may be pessimistic: refuse only at half its figure
     need = est.min_seconds * (1.0 if est.measured else 0.5)
     if cfg.time_budget_min and not cfg.max_steps and cfg.time_budget_min * 60 < need:
@@ -321,6 +324,14 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
                           eval_s_per_token=flop_tok / 3 / (rate * STEP_EFFICIENCY))
         notes.append("No run has measured this machine yet: the estimate counts FLOPs; the run "
                      "measures its own speed first and fits its steps to the budget.")
+    if cfg.time_budget_min and not cfg.max_steps and not cfg.test_rows and cfg.before_after:
+        test_n = bud.test_rows_for(cfg.time_budget_min * 60, speed.score_s_per_row, test_n)
+        if test_n < len(examples["test"]):
+            notes.append(
+                f"Before/after scores a seeded sample of {test_n:,} of the "
+                f"{len(examples['test']):,} test rows, so that it takes at most "
+                f"{bud.SCORE_SHARE:.0%} of the budget (set test_rows to choose; the Model "
+                "comparison scores the whole split).")
     step_s = speed.step_s(step_tokens) * cfg.grad_accum
     eval_each = speed.eval_s_per_token * eval_tokens + speed.score_s_per_row * score_n
     score_s = 2 * test_n * speed.score_s_per_row if cfg.before_after else 0.0
@@ -353,4 +364,4 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
                                                if cfg.time_budget_min and not cfg.max_steps
                                                else None),
                     measured=not notes or "No run" not in notes[0],
-                    min_seconds=LOAD_S + step_s + score_s + bud.SAVE_MARGIN_S)
+                    min_seconds=LOAD_S + step_s + score_s + bud.SAVE_MARGIN_S, test_rows=test_n)

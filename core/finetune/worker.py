@@ -57,10 +57,14 @@ def engine_rows(split) -> list[dict]:
                                               strict=True))]
 
 
-def test_rows(data, limit: int) -> list[dict]:
-    """The test split in the evaluation engine's row format."""
+def test_rows(data, limit: int, seed: int = 0) -> list[dict]:
+    """The test split in the evaluation engine's row format; `limit` takes a seeded sample."""
+    from core.finetune.data import sample_indices
+
     rows = engine_rows(data.test)
-    return rows[:limit] if limit else rows
+    if not limit or limit >= len(rows):
+        return rows
+    return [rows[i] for i in sorted(sample_indices(len(rows), limit, seed))]
 
 
 def record_measured_speed(ws, cfg, result: dict, device: str) -> None:
@@ -107,7 +111,7 @@ def body(ctx: JobContext) -> dict:
     if cfg.export_merged and cfg.method == "lora":
         ctx.status(phase="merging")
         result["merged_path"] = str(export_merged(ws, ctx.run_dir, path))
-    rows = test_rows(data, cfg.test_rows)
+    rows = test_rows(data, cfg.test_rows, cfg.seed)
     t0 = time.time()
     if cfg.before_after and rows:
         from core.finetune.scoring import before_after

@@ -154,3 +154,26 @@ def test_max_seq_len_unset_fits_the_longest_row_up_to_the_context(tiny_ws):
     add_dataset(tiny_ws, "long", frame)
     with pytest.raises(FinetuneError, match=r"more than tiny's context of 128 tokens"):
         plan_run(tiny_ws, build_config("tiny", "long", None, cfg))
+
+
+def test_before_after_is_sampled_to_fit_a_quarter_of_the_budget(tiny_ws):
+    # 0.25 x 300 s for 2 passes at 0.15 s a row: 250 rows; never under 100; all when they fit
+    assert bud.test_rows_for(300, 0.15, 1115) == 250
+    assert bud.test_rows_for(300, 0.01, 1115) == 1115
+    assert bud.test_rows_for(300, 10.0, 1115) == 100
+    assert bud.test_rows_for(300, 10.0, 40) == 40
+    add_dataset(tiny_ws, "big", toy_frame(400), val=0.1, test=0.5)
+    cfg = {k: v for k, v in TINY.items() if k not in ("max_steps", "max_seq_len")}
+    budgeted = build_config("tiny", "big", None, {**cfg, "time_budget_min": 5})
+    # a measured scoring speed so slow that the whole test split would not fit
+    bud.record_speed(tiny_ws, bud.signature(budgeted, "cpu"), bud.Speed(1e-4, 0.5, 1e-5))
+    plan = plan_run(tiny_ws, budgeted)
+    assert plan.config.test_rows == plan.estimate.test_rows == 100 < len(plan.data.test)
+    assert any("seeded sample of 100 of the 200 test rows" in n for n in plan.estimate.notes)
+    from core.finetune.worker import test_rows
+
+    rows = test_rows(plan.data, plan.config.test_rows, seed=0)
+    assert len(rows) == 100 and rows == test_rows(plan.data, 100, seed=0)
+    assert len({r["row_id"] for r in rows}) == 100
+    unbudgeted = build_config("tiny", "big", None, {**cfg, "max_steps": 4})
+    assert plan_run(tiny_ws, unbudgeted).config.test_rows == 0  # a fixed run scores them all
