@@ -226,11 +226,20 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
         speed = known
         step_s = known.step_s(mean_tokens)
     else:
-        picks = [rng.choice(prep.train) for _ in range(3)]  # a warm-up, then two timed
+        picks = [rng.choice(prep.train) for _ in range(4)]  # a warm-up, then three timed
         model.train()
         step_s = bud.measure_steps(model, [collator([b]) for b in picks], lambda m, b: answer_loss(
             m, {k: v.to(device) for k, v in b.items()})[0]) * bud.STEP_OVERHEAD
-        tokens = sum(collator.computed(b) for b in picks[1:]) / 2
+        tokens = sum(collator.computed(b) for b in picks[1:]) / 3
+        # validation loss: forward passes only, timed on one validation batch
+        eval_per_token = step_s / 3 / max(1.0, tokens)
+        if prep.eval:
+            batch = collator([prep.eval[0]])
+            t0 = time.perf_counter()
+            with torch.no_grad():
+                answer_loss(model, {k: v.to(device) for k, v in batch.items()})
+            eval_per_token = ((time.perf_counter() - t0) * bud.STEP_OVERHEAD
+                              / max(1, collator.computed(prep.eval[0])))
         # scoring speed on a few validation rows: what each evaluation and before/after cost
         prompts, targets = prep.score_sets.get("val") or (
             prompts_for(data.variant, data.train.head(16), data.labels), data.train.targets[:16])
@@ -247,7 +256,7 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
                           data.labels)
         speed = bud.Speed(s_per_token=step_s / max(1.0, tokens),
                           score_s_per_row=(time.perf_counter() - t0) / max(1, n),
-                          eval_s_per_token=step_s / 3 / max(1.0, tokens))
+                          eval_s_per_token=eval_per_token)
         step_s = speed.step_s(mean_tokens)
     score_row = speed.score_s_per_row
     eval_each = (speed.eval_s_per_token * sum(collator.computed(b) for b in prep.eval)
@@ -300,7 +309,7 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
         steps = every * min(cfg.evaluations, plan.steps)
         cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every})
         ctx.update_config(max_steps=steps, eval_every=every)
-        deadline = time.time() + 1.15 * (plan.train_s + cfg.evaluations * plan.eval_each_s)
+        deadline = time.time() + 1.05 * (plan.train_s + cfg.evaluations * plan.eval_each_s)
         if ctx.is_main:
             bud.record_speed(ws, bud.signature(cfg, device), speed)
             (run_dir / "budget.json").write_text(json.dumps(

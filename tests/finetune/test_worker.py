@@ -133,3 +133,25 @@ def test_early_stopping_on_a_constructed_overfitting_case(tiny_ws):
     best = min(evals, key=lambda m: m["val_loss"])["step"]
     assert job.result["best_checkpoint"].endswith(f"checkpoint-{best}")
     assert job.result["final_step"] == best + 2 * 3  # patience 2 x eval_every 3
+
+
+def test_a_budgeted_run_measures_plans_and_records_where_its_time_went(tiny_ws):
+    """time_budget_min on the real worker: it measures its speed, fits steps ending on an
+    evaluation, stays near its budget and records the timing keys."""
+    cfg = build_config("tiny", "toy", None, {**TINY, "max_steps": 0, "time_budget_min": 0.5,
+                                             "evaluations": 2, "epochs": 2.0})
+    run_id = service.start(tiny_ws, cfg).run_id
+    wait_for(lambda: service.get_run(tiny_ws, run_id)["status"] not in ("queued", "running"),
+             timeout=240, every=1)
+    rec = service.get_run(tiny_ws, run_id)
+    assert rec["status"] == "succeeded", rec.get("error")
+    run_dir = jobs.get(tiny_ws, run_id).run_dir
+    res = json.loads((run_dir / "results.json").read_text())
+    for key in ("load_s", "measure_s", "train_s", "validate_s", "score_s", "wall_s",
+                "examples_seen", "validate_score_share"):
+        assert res[key] is not None and res[key] >= 0, key
+    budget = json.loads((run_dir / "budget.json").read_text())
+    assert budget["total_s"] == 30 and budget["steps"] >= 1
+    assert budget["speed"]["eval_s_per_token"] > 0 and budget["speed"]["score_s_per_row"] > 0
+    evals = [m["step"] for m in jobs.read_metrics(run_dir) if m["kind"] == "eval"]
+    assert evals and evals[-1] == rec["max_steps"]  # the run ends on an evaluation
