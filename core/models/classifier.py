@@ -160,7 +160,7 @@ class ClassifierBackend:
 
     def classify(self, texts: list[str], batch_size: int = 16) -> list[Prediction]:
         """Predict in batches; `batch_size=1` measures each text as a request of its own."""
-        from core.embeddings import embed, get_model
+        from core.embeddings import embed, get_model, tokenizer
 
         model = get_model()
         out: list[Prediction] = []
@@ -170,8 +170,10 @@ class ClassifierBackend:
                 t0 = time.perf_counter()
                 labels = self.clf.predict(embed(part).astype(np.float64))
                 dt = time.perf_counter() - t0
-            n_tok = [len(ids) for ids in model.tokenizer(
-                part, truncation=True, max_length=model.max_seq_length)["input_ids"]]
+            # the engine-independent WordPiece tokenizer: ONNX and torch encoders count alike
+            n_tok = [len(ids) for ids in tokenizer()(
+                part, truncation=True, max_length=getattr(model, "max_seq_length", 256)
+            )["input_ids"]]
             out += [Prediction(lab, n, dt, dt / len(part)) for lab, n in zip(labels, n_tok,
                                                                             strict=True)]
         return out
