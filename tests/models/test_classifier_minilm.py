@@ -89,9 +89,13 @@ def test_add_test_eval_compare_report(ws, topics, tiny_model, tmp_path, capsys):
     expected = sum(r["compute_s"] for r in compute) / len(compute) * 0.36 / 3600 * 1000
     assert c["cost_per_1k_usd"] == pytest.approx(expected)  # machine time x hourly cost
     dec = data["decision"]
-    assert dec["recommendation"] == "clf"
-    assert dec["classifier"]["meets_requirements"] and dec["classifier"]["cheaper_than_every_llm"]
-    assert "The embedding classifier clf meets your requirements" in dec["reason"]
+    assert dec["classifier"]["meets_requirements"] and dec["classifier"]["model"] == "clf"
+    # both costs are measured machine time: which is cheaper depends on the machine's load
+    if dec["classifier"]["cheaper_than_every_llm"]:
+        assert dec["recommendation"] == "clf"
+        assert "The embedding classifier clf meets your requirements" in dec["reason"]
+    else:
+        assert "clf" in dec["classifier"]["text"]
 
     for suffix in ("md", "html"):
         report = tmp_path / f"r.{suffix}"
