@@ -23,7 +23,9 @@ def machine() -> str:
     import torch
 
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{os.cpu_count()} cores ({cpu}), {gpu}, Python {platform.python_version()}, "
+    flags = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    bf16 = "AVX-512 BF16" if "avx512_bf16" in flags else "AVX2 only, no native bf16"
+    return (f"{os.cpu_count()} cores ({cpu}, {bf16}), {gpu}, Python {platform.python_version()}, "
             f"torch {torch.__version__}")
 
 
