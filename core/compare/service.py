@@ -73,15 +73,16 @@ def training_cost(ws, model_id: str, prep_hours: float = 0.0, prep_rate: float =
 
 
 def _training_seconds(ws, model_id: str) -> float:
-    try:
-        from core.jobs import runner
-    except ImportError:
-        return 0.0
+    """The measured training time (`train_s` of the run's results.json) of the fine-tune that
+    made `model_id`; the job's wall time only for a run that recorded none."""
+    from core.jobs import runner
+    from core.jobs.files import read_json
+
     for job in runner.list_jobs(ws, "finetune"):
-        res = job.result or {}
+        res = {**(job.result or {}), **(read_json(job.run_dir / "results.json") or {})}
         if res.get("model_id") == model_id:
-            if res.get("train_seconds") is not None:
-                return float(res["train_seconds"])
+            if res.get("train_s") is not None:
+                return float(res["train_s"])
             if job.started_at and job.finished_at:
                 return float(job.finished_at - job.started_at)
     return 0.0

@@ -101,3 +101,20 @@ def test_a_better_fine_tuned_model_is_compared_with_the_best_prompted_one():
     [be] = d.break_even
     assert be["advanced"] == "big" and be["option"] == "tuned"
     assert be["requests_per_month"] == pytest.approx(5 / (BIG.per_request_usd - 0.00001))
+
+
+def test_adapter_one_time_cost_uses_the_measured_training_time(ws):
+    """The fine-tune writes `train_s` into results.json: the adapter's one-time cost is that
+    time x the hourly cost, not the whole job's wall time (loading, scoring, saving)."""
+    from core.compare.service import training_cost
+    from core.jobs import runner
+    from core.jobs.files import write_json_atomic
+    from core.models.registry import build_spec
+
+    job_id = runner.submit(ws, "finetune", "core.finetune.worker", {}, prefix="ft")
+    run_dir = ws.settings.runs_dir / job_id
+    write_json_atomic(run_dir / "results.json", {"model_id": "tuned", "train_s": 720.0,
+                                                 "wall_s": 1500.0})
+    ws.registry.add(build_spec(id="tuned", kind="adapter", source=str(run_dir / "adapter"),
+                               base_model="smollm2-135m-instruct", hourly_cost=0.6))
+    assert training_cost(ws, "tuned") == pytest.approx(720.0 / 3600 * 0.6)
