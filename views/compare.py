@@ -116,6 +116,7 @@ st.dataframe(table, hide_index=True, width="stretch", column_order=(
     "cost_per_1k_usd": st.column_config.NumberColumn("$ / 1k", format="%.4f"),
     "throughput_rps": st.column_config.NumberColumn("requests/s", format="%.1f"),
 })
+export_button(ws, run_id, key="cmp_csv")
 
 dec = summary["decision"]
 if dec["recommendation"]:
@@ -142,4 +143,3 @@ for g in dec["guidance"]:
 
 st.subheader("Where the models disagree")
 matrix_view(ws, run_id, load_rows(ws, dataset["name"], "all").rows, key="cmp")
-export_button(ws, run_id, key="cmp_csv")

@@ -83,7 +83,7 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
     labels = {r["id"]: f"#{r['id']} · {r['name']} · {r['model_id']}" for r in runs}
     run_id = st.selectbox("Run", list(labels), format_func=labels.get, key="dv_pick")
     progress_panel(ws, run_id)
-    board = leaderboard_view(ws, run_id)
+    board = leaderboard_view(ws, run_id, export_key="dv_csv", show_scorer=True)
     if board:
         st.subheader("Difference from the static prompt")
         st.dataframe(differences(ws, run_id), hide_index=True, width="stretch")

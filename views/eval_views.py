@@ -11,8 +11,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.evals.store import cells_frame, get_run, list_runs
-from core.evals.summary import confusion, leaderboard, matrix, verdict
+from core.evals.store import get_run, list_runs
+from core.evals.summary import confusion, leaderboard, matrix, scorer_note, verdict
 
 ACTIVE = ("pending", "running")
 
@@ -76,7 +76,10 @@ def progress_panel(ws, run_id: int) -> None:
     _panel()
 
 
-def leaderboard_view(ws, run_id: int) -> list[dict]:
+def leaderboard_view(ws, run_id: int, export_key: str | None = None,
+                     show_scorer: bool = False) -> list[dict]:
+    """The leaderboard table, chart and verdict; with `export_key`, the per-row download
+    button under the table; with `show_scorer`, which scorer made the scores and why."""
     board = leaderboard(ws, run_id)
     if not board:
         st.info("No results yet: the first cells appear as soon as the run computes them.")
@@ -101,6 +104,10 @@ def leaderboard_view(ws, run_id: int) -> list[dict]:
             "output_tokens_mean": st.column_config.NumberColumn("out tokens", format="%.1f"),
             "cost_per_1k_usd": st.column_config.NumberColumn("$ / 1k requests", format="%.4f"),
         })
+    if show_scorer:
+        st.caption(scorer_note(ws, run_id))
+    if export_key:
+        export_button(ws, run_id, key=export_key)
     labels = [f"{e['model']} / {e['name']}" if many_models else e["name"] for e in board]
     fig = go.Figure(go.Bar(
         x=[e["score"] for e in board], y=labels, orientation="h",
@@ -143,8 +150,13 @@ def confusion_view(ws, run_id: int, board: list[dict], targets: dict[int, str], 
 
 
 def export_button(ws, run_id: int, key: str) -> None:
-    from core.datasets.export import to_bytes
+    """Every cell of the run with its input and references, as `ladder eval export` writes
+    them; the file is built only when the button is clicked."""
+    from core.evals.export import rows_bytes, run_rows
 
-    cells = cells_frame(ws, run_id)
-    st.download_button("Download all cells (CSV)", to_bytes(cells, "csv"),
-                       file_name=f"eval-run-{run_id}.csv", mime="text/csv", key=key)
+    st.download_button("Download per-row outputs (CSV)",
+                       lambda: rows_bytes(run_rows(ws, run_id), "csv"),
+                       file_name=f"eval-run-{run_id}-rows.csv", mime="text/csv", key=key,
+                       help="One line per model, variant, row and sample: input, references, "
+                            "output, parsed answer, score, error kind, tokens, latency, cost. "
+                            f"The same file as `ladder eval export {run_id} --out rows.csv`.")

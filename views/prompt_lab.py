@@ -15,7 +15,6 @@ from core.prompts.variants import Variant
 from views.common import pick_dataset, workspace
 from views.eval_views import (
     confusion_view,
-    export_button,
     leaderboard_view,
     matrix_view,
     progress_panel,
@@ -170,7 +169,7 @@ with tab_results:
     run_id = run_picker(ws, dataset["name"], key="pl_pick")
     if run_id is not None:
         progress_panel(ws, run_id)
-        board = leaderboard_view(ws, run_id)
+        board = leaderboard_view(ws, run_id, export_key="pl_csv", show_scorer=True)
         if board:
             data = load_rows(ws, dataset["name"], "all")
             st.subheader("Rows x variants")
@@ -179,4 +178,3 @@ with tab_results:
                 st.subheader("Confusion matrix")
                 confusion_view(ws, run_id, board, {r["row_id"]: r["target"] for r in data.rows},
                                key="pl")
-            export_button(ws, run_id, key="pl_csv")

@@ -112,6 +112,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
     from core.datasets.errors import DatasetError
     from core.embeddings import EmbeddingError
     from core.evals.engine import EvalError
+    from core.evals.export import ExportError
     from core.finetune.config import FinetuneError
     from core.jobs.runner import JobError
     from core.models.base import ModelError
@@ -128,6 +129,7 @@ def _known_errors() -> tuple[type[Exception], ...]:
         DatasetError,
         EmbeddingError,
         EvalError,
+        ExportError,
         CompareError,
         ValidationError,
         PromptsFileError,

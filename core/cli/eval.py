@@ -1,4 +1,11 @@
-"""`ladder eval`: prompt variants x dataset rows x a model, scored, with a leaderboard."""
+"""`ladder eval`: prompt variants x dataset rows x a model, scored, with a leaderboard.
+
+`ladder eval --data D --model M --prompts P [--out rows.csv]` runs an evaluation;
+`ladder eval export RUN --out rows.jsonl` writes the per-row outputs of a stored run.
+`export` is an optional sub-command of `eval`: a run takes no positional argument, so the
+first bare word after `eval` can only be a sub-command, and `--data/--model/--prompts` are
+checked as required only when no sub-command is given.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +17,10 @@ from core.cli.args import positive_int as _positive_int
 
 def register(sub) -> None:
     p = sub.add_parser("eval", help="run prompt variants over a dataset split and rank them")
-    p.add_argument("--data", required=True, help="dataset name (see `ladder data list`)")
+    p.add_argument("--data", help="dataset name (see `ladder data list`); required")
     p.add_argument("--split", default="test", help="train, validation, test (default) or all")
-    p.add_argument("--model", required=True, help="registered model id")
-    p.add_argument("--prompts", required=True, metavar="FILE.yaml", help="the variants file")
+    p.add_argument("--model", help="registered model id; required")
+    p.add_argument("--prompts", metavar="FILE.yaml", help="the variants file; required")
     p.add_argument("--limit", type=_positive_int, help="a seeded sample of N rows")
     p.add_argument("--samples", type=_positive_int, default=1,
                    help="K samples per row to measure consistency (needs --temperature > 0)")
@@ -34,8 +41,22 @@ def register(sub) -> None:
     p.add_argument("--kb-k", type=_positive_int, default=3, help="chunks retrieved per row")
     p.add_argument("--few-shot-k", type=int, metavar="K",
                    help="dynamic few-shot: the K most similar train rows fill {examples}")
+    p.add_argument("--out", metavar="FILE",
+                   help="also write every cell of this run, one line each, to FILE "
+                        "(.csv or .jsonl)")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_eval)
+    p.set_defaults(func=cmd_eval, eval_parser=p)
+    sub_eval = p.add_subparsers(dest="eval_command", metavar="{export}",
+                                title="sub-commands (optional)")
+    e = sub_eval.add_parser("export", help="write the per-row outputs of a stored run",
+                            description="Write every cell of a stored evaluation run (input, "
+                            "references, output, parsed answer, score, error kind, tokens, "
+                            "latency, cost) to a .csv or .jsonl file.")
+    e.add_argument("run", type=_positive_int, metavar="RUN", help="the run id (`ladder eval "
+                   "--json` prints it as run_id)")
+    e.add_argument("--out", required=True, metavar="FILE", help="rows.csv or rows.jsonl")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_export, eval_parser=e)
 
 
 def _progress(done: int, total: int, eta: float | None) -> None:
@@ -52,6 +73,13 @@ def cmd_eval(args) -> int:
     from core.prompts.files import load_prompts
     from core.workspace import open_workspace
 
+    missing = [f"--{n}" for n in ("data", "model", "prompts") if getattr(args, n) is None]
+    if missing:  # argparse's own wording, as when these options were `required`
+        args.eval_parser.error(f"the following arguments are required: {', '.join(missing)}")
+    if args.out is not None:
+        from core.evals.export import check_path
+
+        check_path(args.out)  # a bad name is refused before anything runs
     variants = load_prompts(args.prompts)
     if args.few_shot_k is not None:
         if args.few_shot_k < 1:
@@ -91,5 +119,31 @@ def cmd_eval(args) -> int:
                      f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}] {e['invalid_rate']:>8.1%} "
                      f"{e['latency_p50_ms']:>8.0f} {cost:>9}")
     lines.append(out["verdict"])
+    if args.out is not None:
+        out["export"] = _export(ws, run_id, args.out)
+        lines.append(f"Wrote {out['export']['rows']} rows to {out['export']['path']}.")
     emit(out, args.json, "\n".join(lines))
+    return 0
+
+
+def _export(ws, run_id: int, path: str) -> dict:
+    from core.evals.export import run_rows, write_rows
+
+    rows = run_rows(ws, run_id)
+    written, fmt = write_rows(rows, path)
+    return {"path": str(written), "format": fmt, "rows": len(rows)}
+
+
+def cmd_export(args) -> int:
+    from core.cli import emit
+    from core.cli.args import workspace
+    from core.evals.export import check_path
+
+    given = [f"--{n}" for n in ("data", "model", "prompts") if getattr(args, n, None)]
+    if given:
+        args.eval_parser.error(f"`ladder eval export` writes a stored run; {', '.join(given)} "
+                               "belong to `ladder eval` without `export`, which runs a new one")
+    check_path(args.out)
+    out = {"run_id": args.run, **_export(workspace(), args.run, args.out)}
+    emit(out, args.json, f"Wrote {out['rows']} rows of run {args.run} to {out['path']}.")
     return 0

@@ -189,3 +189,28 @@ def _mae(ws, run: dict, r: pd.DataFrame) -> float | None:
         except (ValueError, KeyError):
             continue
     return float(np.mean(errs)) if errs else None
+
+
+def scorer_note(ws, run_id: int) -> str:
+    """One line saying which scorer a run's scores come from and, for `auto`, why.
+
+    Reads `ScorerConfig.explain(task, targets)` where the scorer registry provides it, and
+    otherwise names the kind `auto` resolves to for the dataset's task.
+    """
+    from core.evals.scorers import ScorerConfig
+
+    run = get_run(ws, run_id)
+    stored = run["config"].get("scorer") or {}
+    try:
+        cfg = ScorerConfig.model_validate(stored)
+    except ValueError:  # a scorer this version no longer knows: name it as stored
+        return f"Scorer: {stored.get('kind', 'auto')}."
+    task = _task(ws, run)
+    if cfg.kind != "auto":
+        return f"Scorer: {cfg.kind} (chosen for this run)."
+    if not hasattr(cfg, "explain"):
+        return f"Scorer: {cfg.resolved(task)} (auto for a {task.replace('_', ' ')} task)."
+    from core.evals.export import evaluated_rows
+
+    targets = [r["target"] for r in evaluated_rows(ws, run)]
+    return f"Scorer: {cfg.resolved(task, targets)} (auto). {cfg.explain(task, targets)}"

@@ -31,3 +31,4 @@ def test_comparison_runs_and_recommends(ws, tiny_data, tiny_model):  # noqa: F81
     # same model weights, cheaper hardware: tiny-b must be the recommendation
     assert any("Recommendation: tiny-b" in s.value for s in at.success)
     assert len(at.get("plotly_chart")) == 3
+    assert at.download_button(key="cmp_csv").label == "Download per-row outputs (CSV)"
