@@ -142,8 +142,10 @@ with tab_run:
             tolerance = st.number_input("Tolerance (a pass if |answer - target| <= tolerance)",
                                         0.0, 100.0, 1.0, key="pl_tol")
         elif dataset["task"] == "free_text":
-            scorer_kind = st.selectbox("Scorer", ["auto", *scorer_names("free_text")],
-                                       key="pl_scorer")
+            scorer_kind = st.selectbox(
+                "Scorer", ["auto", *scorer_names("free_text")], key="pl_scorer",
+                help="auto: JSON targets -> json_fields, short answers -> token_f1, "
+                     "otherwise chrf (see docs/scorers.md)")
             if scorer_kind == "regex":
                 pattern = st.text_input("Pattern", key="pl_pattern")
             if scorer_kind == "judge":
