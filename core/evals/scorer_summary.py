@@ -4,7 +4,8 @@ Nothing here is stored: the scorer is resolved again from the run's config and t
 references of its rows (the same rule the run used), the corpus score (e.g. corpus
 BLEU) and the companion metrics (ROUGE-L beside chrF) are computed from the stored
 outputs. Trade-off: a run whose dataset was deleted shows no reason and no extras;
-results are memoised per run and cell count, so a page redraw costs nothing.
+results are memoised (the choice per run, the extras per entry and cell count), so a
+page redraw costs nothing.
 """
 
 from __future__ import annotations
@@ -69,12 +70,12 @@ def extras(kind: str, refs: dict[int, list[str]] | None, row_ids, outputs) -> di
 
 
 def memoised(key: tuple, compute) -> dict:
-    """compute() once per key (a run id and its cell count), the last 16 kept."""
+    """compute() once per key, the last 64 kept."""
     if key in _memo:
         _memo.move_to_end(key)
         return _memo[key]
     value = compute()
     _memo[key] = value
-    while len(_memo) > 16:
+    while len(_memo) > 64:
         _memo.popitem(last=False)
     return value

@@ -50,8 +50,8 @@ def leaderboard(ws, run_id: int) -> list[dict]:
         return []
     rows = row_results(cells)
     task = _task(ws, run)
-    key = (str(ws.settings.db_path), run_id, len(cells))
-    choice = memoised(key, partial(run_scorer, ws, run, task))
+    key = (str(ws.settings.db_path), run_id, run.get("created_at"))
+    choice = memoised(key, partial(run_scorer, ws, run, task))  # config and rows: fixed
     board = []
     for (model, variant), g in cells.groupby(["model_id", "variant"], sort=False):
         r = rows[(rows["model_id"] == model) & (rows["variant"] == variant)]
@@ -71,7 +71,7 @@ def leaderboard(ws, run_id: int) -> list[dict]:
         }
         if task == "scale":
             entry["mae"] = _mae(ws, run, r)
-        entry.update(memoised((*key, model, variant), partial(
+        entry.update(memoised((*key, model, variant, len(g)), partial(
             extras, choice["scorer"], choice["refs"], list(r["row_id"]), list(r["output"]))))
         board.append(entry)
     board.sort(key=lambda e: (-(e["score"] if not math.isnan(e["score"]) else -1), e["name"]))
