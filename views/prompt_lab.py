@@ -7,6 +7,7 @@ from core.evals.config import EvalConfig
 from core.evals.engine import EvalError, create_run
 from core.evals.rows import load_rows
 from core.evals.scorers import ScorerConfig
+from core.evals.scorers import names as scorer_names
 from core.evals.worker import submit_eval
 from core.prompts import store as pstore
 from core.prompts.files import PromptsFileError, dump_prompts, parse_prompts
@@ -140,8 +141,10 @@ with tab_run:
             tolerance = st.number_input("Tolerance (a pass if |answer - target| <= tolerance)",
                                         0.0, 100.0, 1.0, key="pl_tol")
         elif dataset["task"] == "free_text":
-            scorer_kind = st.selectbox("Scorer", ["contains", "regex", "json", "similarity",
-                                                  "judge"], key="pl_scorer")
+            scorer_kind = st.selectbox(
+                "Scorer", ["auto", *scorer_names("free_text")], key="pl_scorer",
+                help="auto: JSON targets -> json_fields, short answers -> token_f1, "
+                     "otherwise chrf (see docs/scorers.md)")
             if scorer_kind == "regex":
                 pattern = st.text_input("Pattern", key="pl_pattern")
             if scorer_kind == "judge":

@@ -31,8 +31,11 @@ def register(sub) -> None:
                    help="classification: likelihood scores each label (auto: when 1 sample)")
     p.add_argument("--no-calibrate", action="store_true",
                    help="likelihood scoring: skip contextual calibration of the label scores")
-    p.add_argument("--scorer", default="auto",
-                   help="auto, label, number, contains, regex, json, similarity or judge")
+    from core.evals.scorers import names
+
+    p.add_argument("--scorer", default="auto", choices=["auto", *names()], metavar="SCORER",
+                   help="auto (by task and target shape) or one of: " + ", ".join(names())
+                   + " (see docs/scorers.md)")
     p.add_argument("--tolerance", type=_non_negative_float, default=0.0,
                    help="number scorer: allowed absolute error")
     p.add_argument("--pattern", help="regex scorer: the pattern")
@@ -69,7 +72,7 @@ def cmd_eval(args) -> int:
     from core.evals.config import EvalConfig
     from core.evals.engine import run_eval
     from core.evals.scorers import ScorerConfig
-    from core.evals.summary import leaderboard, verdict
+    from core.evals.summary import leaderboard, scorer_choice, verdict
     from core.prompts.files import load_prompts
     from core.workspace import open_workspace
 
@@ -108,7 +111,7 @@ def cmd_eval(args) -> int:
     print(file=sys.stderr)
     board = leaderboard(ws, run_id)
     comp = verdict(ws, run_id, board)
-    out = {"run_id": run_id, "variants": board,
+    out = {"run_id": run_id, **scorer_choice(ws, run_id), "variants": board,
            "verdict": comp["verdict"] if comp else "Only one variant: nothing to compare.",
            "comparison": comp}
     lines = [f"{'variant':<24} {'n':>4} {'score':>7} {'95% CI':>15} {'invalid':>8} "
@@ -118,6 +121,10 @@ def cmd_eval(args) -> int:
         lines.append(f"{e['name']:<24} {e['n']:>4} {e['score']:>7.3f} "
                      f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}] {e['invalid_rate']:>8.1%} "
                      f"{e['latency_p50_ms']:>8.0f} {cost:>9}")
+        more = {**(e.get("corpus") or {}), **(e.get("beside") or {})}
+        if more:
+            lines.append("    " + ", ".join(f"{k} {v:.4g}" for k, v in more.items()))
+    lines.append(f"Scorer: {out['scorer_reason']}")
     lines.append(out["verdict"])
     if args.out is not None:
         out["export"] = _export(ws, run_id, args.out)

@@ -74,3 +74,13 @@ def resolution_summary(groups: list[list[int]], targets: list[str], n_rows: int)
     """How many inputs conflict, how many rows they hold, and the rows each choice keeps."""
     return {"inputs": len(groups), "rows": sum(len(g) for g in groups),
             "keeps": {how: n_rows - len(rows_to_drop(groups, targets, how)) for how in CHOICES}}
+
+
+def several_references(groups: list[list[int]], targets: list[str]) -> dict:
+    """Free text: how many inputs have several distinct references, and the most any has.
+
+    >>> several_references([[0, 1, 3]], ["a", "b", "x", "a"])
+    {'multi_reference_inputs': 1, 'max_references': 2}
+    """
+    sizes = [len({targets[i].strip() for i in g}) for g in groups]
+    return {"multi_reference_inputs": len(sizes), "max_references": max(sizes, default=1)}

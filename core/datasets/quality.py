@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from core.datasets.conflicts import conflict_groups, resolution_summary
+from core.datasets.conflicts import conflict_groups, resolution_summary, several_references
 from core.datasets.schema import Mapping
 from core.datasets.similarity import best_match, near_pairs
 from core.datasets.text import (
@@ -191,8 +191,11 @@ def quality_report(frame: pd.DataFrame, mapping: Mapping, split: Split | None = 
                 labels[int(u)].add(targets[i].strip())
     same_input = conflict_groups(texts.keys, targets, parts)
     r["conflict_resolution"] = resolution_summary(same_input, targets, n)
+    multi = mapping.task == "free_text"  # there one input's several targets are references
+    r.update(several_references(same_input if multi else [], targets))
     conflicts = [{"rows": [i + 1 for i in g], "targets": sorted({targets[i].strip() for i in g}),
-                  "input": inputs[g[0]].strip()[:200], "kind": "same input"} for g in same_input]
+                  "input": inputs[g[0]].strip()[:200], "kind": "same input"}
+                 for g in ([] if multi else same_input)]
 
     # near duplicates (and near-duplicate label conflicts)
     say(f"embedding {len(texts.rep):,} distinct inputs with MiniLM")
@@ -378,6 +381,11 @@ def findings(r: dict) -> list[dict]:
         "error" if cls else "warning",
         "The same (or nearly the same) input has different targets; decide the right one.",
         "resolve_conflicts" if r["conflict_resolution"]["inputs"] else None)
+    if r.get("multi_reference_inputs"):
+        out.append({"check": "multi_reference_inputs", "title": "Inputs with several references",
+                    "count": r["multi_reference_inputs"], "severity": "info", "fix": None,
+                    "message": f"Up to {r['max_references']} references per input; each input is "
+                    "scored once, against all its references."})
     ratio = r["imbalance_ratio"]
     if ratio is not None:
         sev = "warning" if ratio >= 10 else "info" if ratio >= 3 else "ok"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from core.evals import scorers as sc
 from core.evals.config import EvalConfig
-from core.evals.rows import EvalRows, fixed_examples, load_rows
+from core.evals.rows import EvalRows, fixed_examples, load_rows, references
 from core.evals.store import (
     cached_outputs,
     create_run_row,
@@ -85,6 +85,11 @@ def validate(ws, cfg: EvalConfig) -> EvalRows:
     if not data.rows:
         raise EvalError(f"the {cfg.split} split of '{cfg.dataset}' has no rows with both an "
                         "input and a target.")
+    try:
+        refs = references(data.rows)
+        sc.validate_targets(cfg.scorer.resolved(data.task, refs), refs)
+    except ValueError as e:
+        raise EvalError(str(e)) from None
     for m in cfg.models:
         if ws.registry.get(m).kind == "classifier" and data.task != "classification":
             raise EvalError(f"'{m}' is an embedding classifier: it predicts labels, so it runs "
@@ -219,7 +224,7 @@ def execute_run(ws, run_id: int, progress: Progress | None = None,
     hits = cached_outputs(ws, [t.key for t in pending])
     if hits:
         write_cells(ws, run_id, [(t, hits[t.key], True) for t in pending if t.key in hits],
-                    _scorer(ws, cfg, data.task, data.labels))
+                    _scorer(ws, cfg, data.task, data.labels, data.rows))
         done += sum(1 for t in pending if t.key in hits)
         pending = [t for t in pending if t.key not in hits]
     _report(progress, done, total, None)
@@ -242,7 +247,7 @@ def execute_run(ws, run_id: int, progress: Progress | None = None,
                 errors[model_id] = str(e)
                 break
             write_cells(ws, run_id, [(t, o, False) for t, o in zip(part, outputs, strict=True)],
-                        _scorer(ws, cfg, data.task, data.labels))
+                        _scorer(ws, cfg, data.task, data.labels, data.rows))
             done += len(part)
             computed += len(part)
             rate = computed / max(time.perf_counter() - started, 1e-9)
@@ -292,36 +297,18 @@ def _compute(ws, model_id: str, mode: str, tasks: list[Task], params: Generation
             for g in gens]
 
 
-def _scorer(ws, cfg: EvalConfig, task: str, labels: list[str]):
-    kind = cfg.scorer.resolved(task)
+def _scorer(ws, cfg: EvalConfig, task: str, labels: list[str], rows: list[dict]):
+    """The scoring function of a run: the registry's scorer that `cfg` resolves to on these
+    rows, against each row's references (all of them; the judge reads the first)."""
+    kind = cfg.scorer.resolved(task, references(rows))
 
     def score(tasks_outputs: list[tuple[Task, dict]]) -> list[sc.Scored]:
-        outs = [o["output"] for _, o in tasks_outputs]
-        targets = [t.row["target"] for t, _ in tasks_outputs]
-        if kind == "similarity":
-            return sc.score_similarity(outs, targets, cfg.scorer.threshold)
-        if kind == "judge":
-            return _judge(ws, cfg, tasks_outputs)
-        one = {
-            "label": lambda o, t: sc.score_label(o, t, labels),
-            "number": lambda o, t: sc.score_number(o, t, cfg.scorer.tolerance),
-            "contains": sc.score_contains,
-            "regex": lambda o, t: sc.score_regex(o, cfg.scorer.pattern or ""),
-            "json": lambda o, t: sc.score_json(o),
-        }[kind]
-        return [one(o, t) for o, t in zip(outs, targets, strict=True)]
+        return sc.score_outputs(kind, [o["output"] for _, o in tasks_outputs],
+                                references([t.row for t, _ in tasks_outputs]),
+                                config=cfg.scorer, labels=labels,
+                                inputs=[t.row["input"] for t, _ in tasks_outputs], ws=ws)
 
     return score
-
-
-def _judge(ws, cfg: EvalConfig, tasks_outputs) -> list[sc.Scored]:
-    from core.models.service import generate
-
-    prompts = [ChatPrompt(sc.judge_prompt(cfg.scorer.rubric, t.row["input"], t.row["target"],
-                                          o["output"])) for t, o in tasks_outputs]
-    replies = generate(ws, cfg.scorer.judge_model, prompts,
-                       GenerationParams(max_new_tokens=8), purpose="judge")
-    return [sc.score_judge_reply(r.generation.text) for r in replies]
 
 
 def run_eval(ws, cfg: EvalConfig, progress: Progress | None = None,
@@ -360,7 +347,7 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
                     labels=list(labels))  # type: ignore[arg-type]
     mode = cfg.mode_for(task, ws.registry.get(model_id).kind)
     prompts = build_prompts(ws, cfg, data, variant)
-    score_fn = _scorer(ws, cfg, task, data.labels)
+    score_fn = _scorer(ws, cfg, task, data.labels, rows)
     cal = label_baseline(ws, cfg, data, model_id, variant) if mode == "likelihood" else None
     cells: list[dict] = []
     total = len(rows) * samples

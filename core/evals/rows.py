@@ -1,8 +1,15 @@
 """The rows an evaluation runs on: a split of a dataset version, or a seeded sample of it.
 
 Each row is a plain dict: `row_id` (the row's index in the version, stable across
-runs), `input`, `target`, `context` when mapped, and every column by its own name
-so templates can use any mapped column.
+runs), `input`, `target`, `targets` (every reference), `context` when mapped, and
+every column by its own name so templates can use any mapped column.
+
+Free text: rows of the evaluated split that share an input (and context) are one
+example with several references: one row, the first row's id and target, `targets`
+listing every distinct reference in file order, counted once (a `limit` samples
+such examples). Classification and scales keep one row per line (the same input
+with two labels is a conflict the data report flags, not a second reference).
+Train rows are always one per line.
 """
 
 from __future__ import annotations
@@ -37,6 +44,50 @@ def _row(frame, i: int, mapping) -> dict:
     return rec
 
 
+def references(rows: list[dict]) -> list[list[str]]:
+    """Each row's references, as every scorer takes them.
+
+    >>> references([{"target": "a", "targets": ["a", "b"]}, {"target": "c"}])
+    [['a', 'b'], ['c']]
+    """
+    return [list(r.get("targets") or [r["target"]]) for r in rows]
+
+
+def _examples(frame, idx: np.ndarray, mapping, group: bool,
+              parts: np.ndarray | None = None) -> list[list[int]]:
+    """Row indices of `idx` grouped into examples: by stripped input and context (and split,
+    given `parts`) when `group`, else one each; groups in the order of their first row."""
+    if not group:
+        return [[int(i)] for i in idx]
+    col = frame.columns.get_loc
+    ins = frame.iloc[idx, col(mapping.input_col)].tolist()
+    ctx = (frame.iloc[idx, col(mapping.context_col)].tolist() if mapping.context_col
+           else [""] * len(idx))
+    groups: dict[tuple, list[int]] = {}
+    out: list[list[int]] = []
+    for i, a, c in zip(idx, ins, ctx, strict=True):
+        key = ("" if a is None else str(a).strip(), "" if c is None else str(c).strip(),
+               int(parts[i]) if parts is not None else 0)
+        if not key[0]:  # an empty input stays alone (and is dropped later)
+            out.append([int(i)])
+        elif key in groups:
+            groups[key].append(int(i))
+        else:
+            groups[key] = [int(i)]
+            out.append(groups[key])
+    return out
+
+
+def _merged(rows: list[dict]) -> dict:
+    """One example from the rows of one input: the first row with a target, every distinct
+    reference (compared stripped) in file order."""
+    good = [r for r in rows if r["target"].strip()] or rows[:1]
+    refs: dict[str, str] = {}
+    for r in good:
+        refs.setdefault(r["target"].strip(), r["target"])
+    return dict(good[0], targets=list(refs.values()))
+
+
 def load_rows(ws, dataset: str, split: str = "test", *, limit: int | None = None,
               seed: int = 0, version: int | None = None) -> EvalRows:
     """Rows of `split` ("train", "validation", "test" or "all"); `limit` takes a seeded sample."""
@@ -57,16 +108,22 @@ def load_rows(ws, dataset: str, split: str = "test", *, limit: int | None = None
                                f"larger {split} ratio.")
     else:
         raise DatasetError(f"unknown split '{split}'; use train, validation, test or all.")
+    parts = (sp.assignment if split == "all" and sp is not None
+             and len(sp.assignment) == len(frame) else None)
+    units = _examples(frame, idx, m, m.task == "free_text", parts)
     if limit is not None:
         if limit < 1:
             raise DatasetError("--limit must be at least 1.")
-        if limit < len(idx):
-            idx = np.sort(np.random.default_rng(seed).choice(idx, size=limit, replace=False))
-    rows = [_row(frame, int(i), m) for i in idx]
+        if limit < len(units):
+            pick = np.sort(np.random.default_rng(seed).choice(len(units), size=limit,
+                                                               replace=False))
+            units = [units[int(i)] for i in pick]
+    rows = [_merged([_row(frame, i, m) for i in unit]) for unit in units]
     rows = [r for r in rows if r["input"].strip() and r["target"].strip()]
     train_idx = sp.indices("train") if sp is not None else np.arange(0)
     train = [_row(frame, int(i), m) for i in train_idx]
-    train = [r for r in train if r["input"].strip() and r["target"].strip()]
+    train = [dict(r, targets=[r["target"]]) for r in train
+             if r["input"].strip() and r["target"].strip()]
     labels: list[str] = []
     if m.task == "classification":
         col = frame[m.target_col].astype(str).str.strip()

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
+from core.evals.scorer_summary import extras, memoised, run_scorer
 from core.evals.stats import bootstrap_ci, compare_paired, percentile
 from core.evals.store import cells_frame, get_run
 
@@ -40,13 +42,16 @@ def row_results(cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def leaderboard(ws, run_id: int) -> list[dict]:
-    """Per model and variant: the public leaderboard keys, best score first."""
+    """Per model and variant: the public leaderboard keys, best score first; `corpus` (e.g.
+    corpus BLEU) and `beside` (e.g. ROUGE-L next to chrF) where the scorer has them."""
     run = get_run(ws, run_id)
     cells = cells_frame(ws, run_id)
     if cells.empty:
         return []
     rows = row_results(cells)
     task = _task(ws, run)
+    key = (str(ws.settings.db_path), run_id, run.get("created_at"))
+    choice = memoised(key, partial(run_scorer, ws, run, task))  # config and rows: fixed
     board = []
     for (model, variant), g in cells.groupby(["model_id", "variant"], sort=False):
         r = rows[(rows["model_id"] == model) & (rows["variant"] == variant)]
@@ -66,9 +71,18 @@ def leaderboard(ws, run_id: int) -> list[dict]:
         }
         if task == "scale":
             entry["mae"] = _mae(ws, run, r)
+        entry.update(memoised((*key, model, variant, len(g)), partial(
+            extras, choice["scorer"], choice["refs"], list(r["row_id"]), list(r["output"]))))
         board.append(entry)
     board.sort(key=lambda e: (-(e["score"] if not math.isnan(e["score"]) else -1), e["name"]))
     return board
+
+
+def scorer_choice(ws, run_id: int) -> dict:
+    """{"scorer", "scorer_reason", "direction"}: the scorer a run used, and why."""
+    run = get_run(ws, run_id)
+    c = run_scorer(ws, run, _task(ws, run))
+    return {k: c[k] for k in ("scorer", "scorer_reason", "direction")}
 
 
 def verdict(ws, run_id: int, board: list[dict] | None = None) -> dict | None:
