@@ -4,9 +4,10 @@ Packaged GGUF files are dequantized once and saved as safetensors in the
 workspace model cache (the first load takes 10-40 s, later ones about a
 second), and the cached copy is what both generation and training load.
 Generation sorts prompts by length and runs them in left-padded batches, which
-is several times faster than one prompt at a time on a CPU; the price is that a
-request's latency is its batch's wall time, so each `Generation` also carries
-`compute_s`, its share of the batch, which the cost model uses.
+is several times faster than one prompt at a time on a CPU. A batched row's
+`latency_s` is what the same request alone would take (core.models.latency: batch-1
+timings measured once per backend), not its batch's wall time; `compute_s`, its share
+of the batch, is what the machine spent and what the cost model uses.
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ from pathlib import Path
 
 from core.hf import cache_lock, loading
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
+from core.models.decoding import generate_kwargs
+from core.models.latency import SoloCost
+from core.models.latency import measure as measure_solo
 from core.models.packaged import PACKAGED, locate_gguf
 from core.models.prefix import (
     accepts,
@@ -184,6 +188,7 @@ class LocalBackend:
         self.share_prefixes = True
         self._prefixes: dict[tuple, list] = {}
         self._keep_logits = accepts(model, "logits_to_keep")
+        self.solo: SoloCost | None = None  # batch-1 timings, measured on first batched use
 
     @classmethod
     def load(cls, path: str, *, device: str = "auto", dtype: str = "auto",
@@ -284,16 +289,34 @@ class LocalBackend:
                  batch_size: int = 16, on_batch: Callable[[int], None] | None = None
                  ) -> list[Generation]:
         """Generate for all prompts in length-grouped batches that share their common
-        prompt prefix; keeps input order."""
+        prompt prefix; keeps input order.
+
+        One prompt: its latency is the call's wall time. Several: each row's latency is
+        what it would take alone (`solo_cost`), its `compute_s` its share of its batch.
+        """
+        t_call = time.perf_counter()
         encoded = [self.encode(self.render(p)) for p in prompts]
+        solo = self.solo_cost(encoded) if len(encoded) > 1 else None
         results: list[Generation | None] = [None] * len(encoded)
         for idx, p, kv in self._plan(encoded, batch_size, params.max_new_tokens):
             gens = self._generate_batch([encoded[i] for i in idx], params, p, kv)
             for i, g in zip(idx, gens, strict=True):
+                if solo is not None:
+                    g.latency_s = solo.latency(g.input_tokens, g.output_tokens)
                 results[i] = g
             if on_batch:
                 on_batch(len(idx))
+        if solo is None and results:
+            results[0].latency_s = time.perf_counter() - t_call  # type: ignore[union-attr]
         return results  # type: ignore[return-value]
+
+    def solo_cost(self, encoded: list[list[int]]) -> SoloCost:
+        """Batch-1 timings of this backend, measured once on the median-length prompt."""
+        with self._lock:
+            if self.solo is None:
+                ids = sorted(encoded, key=len)[len(encoded) // 2]
+                self.solo = measure_solo(self.model, ids, self.tok.pad_token_id, self.device)
+            return self.solo
 
     def _generate_batch(self, batch: list[list[int]], params: GenerationParams, p: int = 0,
                         kv: list | None = None) -> list[Generation]:
@@ -312,16 +335,10 @@ class LocalBackend:
             ids = torch.tensor([[pad] * (width - len(x)) + x for x in batch], device=self.device)
             mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in batch],
                                 device=self.device)
-        kwargs = dict(max_new_tokens=params.max_new_tokens, pad_token_id=pad)
-        if params.temperature > 0:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if params.stop:
-            kwargs["stopping_criteria"] = [_StopOnStrings(self.tok, params.stop, width)]
+        kwargs = generate_kwargs(params, self.tok, width)
         with self._lock, torch.inference_mode():
+            if params.temperature > 0 and params.seed is not None:
+                torch.manual_seed(params.seed)
             t0 = time.perf_counter()
             if kv is not None:
                 kwargs["cache"] = batch_cache(self.model, kv, len(batch))
@@ -492,28 +509,6 @@ class LocalBackend:
                 out.append(total)
             scores.append(out)
         return scores
-
-
-class _StopOnStrings:
-    """Stops each row once its generated text contains a stop string.
-
-    Decodes only the tail of each row, so the check stays cheap; works with any
-    tokenizer (transformers' own `stop_strings` needs a byte-level vocabulary).
-    """
-
-    def __init__(self, tok, stops: tuple[str, ...], prompt_width: int):
-        self.tok, self.stops, self.width = tok, [s for s in stops if s], prompt_width
-        self.tail = max(len(s) for s in self.stops) + 8 if self.stops else 0
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        done = [
-            any(s in self.tok.decode(row[self.width:][-self.tail:], skip_special_tokens=True)
-                for s in self.stops)
-            for row in input_ids.tolist()
-        ]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 def _as_list(x) -> list[int]:
