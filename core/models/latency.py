@@ -6,23 +6,27 @@ prompt and one decode step per answer token, so its latency is modelled as
 
     fixed + per_prompt_token x prompt tokens + per_answer_token x answer tokens
 
-with the three coefficients measured once per loaded backend at batch 1, on a real
-prompt of the first batched call (two prefills of different lengths and one 16-token
-decode, the best of two tries each; about a second for a 135M model on 2 cores). Each
-row's latency then follows its own prompt and answer length. The batch's share of wall
-time stays in `compute_s`, which is what the machine spends and what cost is based on.
+with the three coefficients measured at batch 1 on a real prompt of a batched call (two
+prefills of different lengths and one 16-token decode, the median of three tries each;
+a few seconds for a 135M model on 2 cores), kept by the backend and measured again when
+older than MAX_AGE_S. Each row's latency then follows its own prompt and answer length.
+The batch's share of wall time stays in `compute_s`, which is what the machine spends and
+what cost is based on.
 
-Trade-off: the coefficients are measured once, so they hold for the load the machine had
-then; a run on a machine shared with other work reads its latency as of that moment.
+Trade-off: the coefficients hold for the load the machine had when they were measured; on
+a machine shared with other work a request's real wait varies with that load (the median
+of three tries follows the typical load rather than the quietest moment).
 `bench/latency.py` compares the estimate with the same rows really sent one at a time.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 from dataclasses import dataclass
 
 DECODE_PROBE = 16  # answer tokens generated to time a decode step
+MAX_AGE_S = 300.0  # measured again after this long: the machine's load changes
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,10 @@ class SoloCost:
     fixed_s: float
     per_prompt_token_s: float
     per_answer_token_s: float
+    measured_at: float = 0.0  # time.monotonic() of the measurement
+
+    def stale(self) -> bool:
+        return time.monotonic() - self.measured_at > MAX_AGE_S
 
     def latency(self, input_tokens: int, output_tokens: int) -> float:
         return round(self.fixed_s + self.per_prompt_token_s * input_tokens
@@ -62,21 +70,22 @@ def measure(model, ids: list[int], pad_id: int, device) -> SoloCost:
     """Time `model.generate` at batch 1 on the prompt `ids` and on its first half."""
     import torch
 
-    def run(tokens: list[int], new: int) -> float:
+    def run(tokens: list[int], new: int, tries: int = 3) -> float:
         x = torch.tensor([tokens], device=device)
-        best = float("inf")
-        for _ in range(2):
+        times = []
+        for _ in range(tries):
             t0 = time.perf_counter()
             model.generate(input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=new,
                            min_new_tokens=new, do_sample=False, temperature=None, top_p=None,
                            top_k=None, pad_token_id=pad_id)
-            best = min(best, time.perf_counter() - t0)
-        return best
+            times.append(time.perf_counter() - t0)
+        return statistics.median(times)
 
     half = ids[:max(1, len(ids) // 2)]
     with torch.inference_mode():
-        run(half, 1)  # warm-up: the first call pays one-time allocations
+        run(ids, 2, tries=1)  # warm-up: the first call pays one-time allocations
         short = (len(half), run(half, 1))
         long = (len(ids), run(ids, 1))
         decode = (DECODE_PROBE, run(ids, DECODE_PROBE))
-    return fit(short, long, decode)
+    c = fit(short, long, decode)
+    return SoloCost(c.fixed_s, c.per_prompt_token_s, c.per_answer_token_s, time.monotonic())

@@ -188,7 +188,7 @@ class LocalBackend:
         self.share_prefixes = True
         self._prefixes: dict[tuple, list] = {}
         self._keep_logits = accepts(model, "logits_to_keep")
-        self.solo: SoloCost | None = None  # batch-1 timings, measured on first batched use
+        self.solo: SoloCost | None = None  # batch-1 timings (core.models.latency)
 
     @classmethod
     def load(cls, path: str, *, device: str = "auto", dtype: str = "auto",
@@ -311,9 +311,9 @@ class LocalBackend:
         return results  # type: ignore[return-value]
 
     def solo_cost(self, encoded: list[list[int]]) -> SoloCost:
-        """Batch-1 timings of this backend, measured once on the median-length prompt."""
+        """Batch-1 timings of this backend on the median-length prompt (kept a while)."""
         with self._lock:
-            if self.solo is None:
+            if self.solo is None or self.solo.stale():
                 ids = sorted(encoded, key=len)[len(encoded) // 2]
                 self.solo = measure_solo(self.model, ids, self.tok.pad_token_id, self.device)
             return self.solo

@@ -4,6 +4,8 @@ its batch-1 estimate, not the batch's wall time."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from core.models import local
@@ -86,14 +88,19 @@ def test_batched_rows_get_their_batch_1_latency_not_the_batch_time(monkeypatch):
     # one batch of 8: every row shares its wall time as compute, none is charged all of it
     batch_wall = gens[0].compute_s * len(gens)
     assert len({g.compute_s for g in gens}) == 1
-    b.solo = SoloCost(fixed_s=0.5, per_prompt_token_s=0.01, per_answer_token_s=0.1)
+    b.generate(prompts, params, batch_size=8)
+    assert len(calls) == 1  # kept by the backend
+    b.solo = SoloCost(0.5, 0.01, 0.1, measured_at=time.monotonic())
     again = b.generate(prompts, params, batch_size=8)
-    assert len(calls) == 1  # measured once per backend
+    assert len(calls) == 1
     assert [g.latency_s for g in again] == [
         pytest.approx(0.5 + 0.01 * g.input_tokens + 0.1 * g.output_tokens) for g in again]
     assert batch_wall > 0
     assert all(g.latency_s != pytest.approx(g.compute_s * len(again)) for g in again)
     assert len({g.latency_s for g in again}) > 1  # rows of one batch differ by their length
+    b.solo = SoloCost(0.5, 0.01, 0.1, measured_at=time.monotonic() - 3600)
+    b.generate(prompts, params, batch_size=8)
+    assert len(calls) == 2  # an hour old: the machine's load may have changed, measured again
 
 
 def test_a_single_request_reports_its_own_wall_time():
