@@ -26,7 +26,9 @@ def register(sub) -> None:
                    help="K samples per row to measure consistency (needs --temperature > 0)")
     p.add_argument("--temperature", type=_non_negative_float, default=0.0)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--max-new-tokens", type=_positive_int, default=24)
+    p.add_argument("--max-new-tokens", type=_positive_int, default=None,
+                   help="answer length limit (default: 24 for labels and numbers; free text: "
+                        "from the train answers' lengths)")
     p.add_argument("--scoring", choices=["auto", "generate", "likelihood"], default="auto",
                    help="classification: likelihood scores each label (auto: when 1 sample)")
     p.add_argument("--no-calibrate", action="store_true",

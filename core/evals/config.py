@@ -29,7 +29,10 @@ class EvalConfig(BaseModel):
         "bias toward some labels")
     samples: int = Field(default=1, ge=1, le=20)
     temperature: float = Field(default=0.0, ge=0.0, le=2.0)
-    max_new_tokens: int = Field(default=24, ge=1, le=2048)
+    max_new_tokens: int | None = Field(
+        default=None, ge=1, le=32768,
+        description="unset: sized from the train targets for free text, 24 for labels and "
+                    "numbers (core.evals.generation)")
     scorer: ScorerConfig = Field(default_factory=ScorerConfig)
     pairs: list[tuple[str, str]] | None = Field(
         default=None, description="(model, variant) pairs to run instead of every combination; "

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from core.evals import scorers as sc
 from core.evals.config import EvalConfig
+from core.evals.generation import check_max_new_tokens, generation_params, model_context
 from core.evals.rows import EvalRows, fixed_examples, load_rows, references
 from core.evals.store import (
     cached_outputs,
@@ -50,6 +51,7 @@ class Task:
     key: str
     mode: str
     calibration: list[float] | None = None
+    params: GenerationParams | None = None  # decoding settings of a generated cell
 
 
 def cell_key(model_id: str, prompt: ChatPrompt, params: GenerationParams, sample: int,
@@ -61,13 +63,10 @@ def cell_key(model_id: str, prompt: ChatPrompt, params: GenerationParams, sample
         "c": candidates if mode == "likelihood" else None,
         "cal": [round(x, 4) for x in calibration] if calibration else None,
     }
+    if mode == "generate":  # what else shapes a generated answer (likelihood keys unchanged)
+        payload["d"] = [list(params.stop), params.repetition_penalty,
+                        params.no_repeat_ngram_size]
     return hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
-
-
-def params_for(cfg: EvalConfig, sample: int) -> GenerationParams:
-    seed = cfg.seed + sample if cfg.temperature > 0 else None
-    return GenerationParams(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature,
-                            seed=seed, stop=("\n\n",))
 
 
 def validate(ws, cfg: EvalConfig) -> EvalRows:
@@ -91,6 +90,8 @@ def validate(ws, cfg: EvalConfig) -> EvalRows:
     except ValueError as e:
         raise EvalError(str(e)) from None
     for m in cfg.models:
+        if problem := check_max_new_tokens(ws, cfg.max_new_tokens, m):
+            raise EvalError(problem)
         if ws.registry.get(m).kind == "classifier" and data.task != "classification":
             raise EvalError(f"'{m}' is an embedding classifier: it predicts labels, so it runs "
                             f"only on classification datasets, and '{cfg.dataset}' is "
@@ -163,6 +164,7 @@ def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
     for model_id in cfg.models:
         mode = cfg.mode_for(data.task, ws.registry.get(model_id).kind)
         key_id = model_id
+        context = model_context(ws, model_id) if mode == "generate" else None
         for v in cfg.variants:
             if (model_id, v.name) not in combos:
                 continue
@@ -175,10 +177,10 @@ def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
                 prompts = prompts_of[v.name]
             cal = label_baseline(ws, cfg, data, model_id, v) if mode == "likelihood" else None
             for s in range(cfg.samples):
-                params = params_for(cfg, s)
+                params = generation_params(cfg, data, v, s, context=context)
                 for row, p in zip(data.rows, prompts, strict=True):
                     key = cell_key(key_id, p, params, s, mode, data.labels, cal)
-                    tasks.append(Task(model_id, v.name, row, s, p, key, mode, cal))
+                    tasks.append(Task(model_id, v.name, row, s, p, key, mode, cal, params))
     done = done_keys(ws, run_id)
     return [t for t in tasks if (t.model_id, t.variant, t.row["row_id"], t.sample) not in done]
 
@@ -230,9 +232,9 @@ def execute_run(ws, run_id: int, progress: Progress | None = None,
     _report(progress, done, total, None)
     started, computed = time.perf_counter(), 0
     groups: dict[tuple, list[Task]] = {}
-    for t in pending:
-        groups.setdefault((t.model_id, t.mode, t.sample), []).append(t)
-    for (model_id, mode, sample), tasks in groups.items():
+    for t in pending:  # variants with the same decoding settings share batches
+        groups.setdefault((t.model_id, t.mode, t.sample, t.params), []).append(t)
+    for (model_id, mode, _sample, params), tasks in groups.items():
         if model_id in errors:
             continue
         size = chunk or chunk_size(ws, model_id)
@@ -242,7 +244,7 @@ def execute_run(ws, run_id: int, progress: Progress | None = None,
                 return "stopped"
             part = tasks[i:i + size]
             try:
-                outputs = _compute(ws, model_id, mode, part, params_for(cfg, sample), data.labels)
+                outputs = _compute(ws, model_id, mode, part, params, data.labels)
             except ModelError as e:
                 errors[model_id] = str(e)
                 break
@@ -341,8 +343,7 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
     from core.evals.store import store_outputs
 
     cfg = EvalConfig(dataset="(rows)", models=[model_id], variants=[variant], scoring=scoring,
-                     samples=samples, temperature=temperature, seed=seed,
-                     max_new_tokens=24 if task != "free_text" else 128)
+                     samples=samples, temperature=temperature, seed=seed)
     data = EvalRows(version=None, split="rows", rows=rows, train_rows=train_rows or [],
                     labels=list(labels))  # type: ignore[arg-type]
     mode = cfg.mode_for(task, ws.registry.get(model_id).kind)
@@ -351,10 +352,11 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
     cal = label_baseline(ws, cfg, data, model_id, variant) if mode == "likelihood" else None
     cells: list[dict] = []
     total = len(rows) * samples
+    context = model_context(ws, model_id) if mode == "generate" else None
     for s in range(samples):
-        params = params_for(cfg, s)
+        params = generation_params(cfg, data, variant, s, task=task, context=context)
         tasks = [Task(model_id, variant.name, r, s, p,
-                      cell_key(model_id, p, params, s, mode, data.labels, cal), mode, cal)
+                      cell_key(model_id, p, params, s, mode, data.labels, cal), mode, cal, params)
                  for r, p in zip(rows, prompts, strict=True)]
         hits = cached_outputs(ws, [t.key for t in tasks])
         todo = [t for t in tasks if t.key not in hits]

@@ -52,6 +52,7 @@ def leaderboard(ws, run_id: int) -> list[dict]:
     task = _task(ws, run)
     key = (str(ws.settings.db_path), run_id, run.get("created_at"))
     choice = memoised(key, partial(run_scorer, ws, run, task))  # config and rows: fixed
+    tput = _throughput(ws, run_id)
     board = []
     for (model, variant), g in cells.groupby(["model_id", "variant"], sort=False):
         r = rows[(rows["model_id"] == model) & (rows["variant"] == variant)]
@@ -65,6 +66,7 @@ def leaderboard(ws, run_id: int) -> list[dict]:
             "invalid_rate": float(g["error_kind"].notna().mean()),
             "latency_p50_ms": percentile(g["latency_s"] * 1000, 50),
             "latency_p95_ms": percentile(g["latency_s"] * 1000, 95),
+            "throughput_rows_s": tput.get((model, variant)),
             "input_tokens_mean": float(g["input_tokens"].mean()),
             "output_tokens_mean": float(g["output_tokens"].mean()),
             "cost_per_1k_usd": None if cost.isna().any() else float(cost.mean() * 1000),
@@ -83,6 +85,19 @@ def scorer_choice(ws, run_id: int) -> dict:
     run = get_run(ws, run_id)
     c = run_scorer(ws, run, _task(ws, run))
     return {k: c[k] for k in ("scorer", "scorer_reason", "direction")}
+
+
+def _throughput(ws, run_id: int) -> dict[tuple[str, str], float]:
+    """Rows per second of machine time per (model, variant): 1 / mean compute seconds a row.
+
+    A batched row's compute time is its share of the batch, so this is the rate a batch
+    run sustains, shown beside the latency one request alone waits.
+    """
+    rows = ws.db.query(
+        "SELECT c.model_id, c.variant, AVG(COALESCE(k.compute_s, c.latency_s)) AS s "
+        "FROM eval_cells c JOIN eval_cache k ON k.key = c.cache_key WHERE c.run_id = ? "
+        "GROUP BY c.model_id, c.variant", (run_id,))
+    return {(r["model_id"], r["variant"]): 1.0 / r["s"] for r in rows if r["s"]}
 
 
 def verdict(ws, run_id: int, board: list[dict] | None = None) -> dict | None:

@@ -16,13 +16,21 @@ class ModelError(Exception):
 
 @dataclass(frozen=True)
 class GenerationParams:
-    """Decoding parameters. `temperature == 0` means greedy decoding."""
+    """Decoding parameters. `temperature == 0` means greedy decoding.
+
+    The repetition controls act on the answer's own tokens only, never on the prompt: a
+    data-to-text answer must repeat the names and phrases its prompt gives it, and what
+    they are for is stopping a small model that loops ("family-friendly, family-friendly,
+    ..."). `repetition_penalty` 1.0 and `no_repeat_ngram_size` 0 mean off.
+    """
 
     max_new_tokens: int = 64
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    repetition_penalty: float = 1.0
+    no_repeat_ngram_size: int = 0
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -31,6 +39,10 @@ class GenerationParams:
             raise ModelError("temperature must be 0 (greedy) or positive.")
         if not 0 < self.top_p <= 1:
             raise ModelError("top_p must be in (0, 1].")
+        if not self.repetition_penalty > 0:
+            raise ModelError("repetition_penalty must be positive (1.0 = off, e.g. 1.2).")
+        if self.no_repeat_ngram_size < 0:
+            raise ModelError("no_repeat_ngram_size must be 0 (off) or a positive n-gram size.")
 
 
 @dataclass
@@ -62,15 +74,19 @@ class Generation:
 
 
 def apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
-    """Cut `text` at the first stop string.
+    """Cut `text` at the first stop string after any leading whitespace (a model that opens
+    its answer with a line break has not finished it).
 
     >>> apply_stop("Paris.\\nQ: next", ("\\nQ:",))
     ('Paris.', True)
+    >>> apply_stop("\\nParis.\\nLyon.", ("\\n",))
+    ('\\nParis.', True)
     """
+    start = len(text) - len(text.lstrip())
     cut = len(text)
     for s in stop:
         if s:
-            i = text.find(s)
+            i = text.find(s, start)
             if i != -1:
                 cut = min(cut, i)
     return text[:cut], cut < len(text)

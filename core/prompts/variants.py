@@ -31,6 +31,14 @@ class Variant(BaseModel):
     example_template: str = Field(default=DEFAULT_EXAMPLE,
                                   description="How one example is written; {input}, {target}.")
     output_format: str = Field(default="", description="Appended output instructions.")
+    repetition_penalty: float | None = Field(
+        default=None, gt=0, le=3,
+        description="Penalise answer tokens already used (1.0 = off, e.g. 1.2); unset: the "
+                    "free-text default (docs/generation.md), off for labels and numbers.")
+    no_repeat_ngram_size: int | None = Field(
+        default=None, ge=0, le=16,
+        description="Never repeat an n-gram of this many answer tokens (0 = off, e.g. 4); "
+                    "unset: the free-text default, off for labels and numbers.")
 
     @field_validator("name")
     @classmethod

@@ -311,3 +311,12 @@ def test_one_failure_fails_the_batch(server):
     server.enqueue(400, {"error": {"message": "bad prompt"}})
     with pytest.raises(ModelError, match="bad prompt"):
         backend(server, max_concurrency=1).generate([ChatPrompt("a"), ChatPrompt("b")], PARAMS)
+
+
+def test_repetition_penalty_maps_to_frequency_penalty_only_when_set(server):
+    backend(server).generate([ChatPrompt("hi")], GenerationParams(no_repeat_ngram_size=4))
+    backend(server).generate([ChatPrompt("hi")], GenerationParams(repetition_penalty=1.2))
+    plain, penalised = server.requests[0].body, server.requests[1].body
+    # no chat-completions field for an n-gram ban: nothing unknown is sent
+    assert set(plain) == {"model", "messages", "max_tokens", "temperature", "top_p"}
+    assert penalised["frequency_penalty"] == 1.0
