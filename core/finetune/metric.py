@@ -1,0 +1,174 @@
+"""The task score a fine-tuning run follows: the evaluation's own scorer and decoding.
+
+Validation during training, early stopping and before/after all score through
+`core.evals.scorers.score_outputs` with one scorer, resolved once per run from the
+run's `scorer` setting and the train targets (auto: what the Prompt Lab picks for
+targets of that shape, e.g. chrF for sentences), and generate with the decoding the
+evaluation engine uses (`core.evals.generation.generation_params`). So a validation
+curve, the before/after and a Prompt Lab run of the adapter read the same number.
+
+Rows of one split that share an input are one example with several references (a
+data-to-text set has five descriptions of one record): `group_references` folds them.
+
+Trade-off: validation generates with the engine's decoding on few rows rather than
+cheaper, shorter outputs on many: the curve then measures what before/after measures,
+and the budget (core.finetune.budget) decides how many rows that buys.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from core.models.base import GenerationParams
+
+# Scorers fine-tuning refuses: they need settings a run cannot carry, or a second model
+# answering at every evaluation.
+NOT_FOR_TRAINING = {
+    "judge": "an LLM judge would answer at every evaluation; validate with a reference metric "
+             "(e.g. scorer=chrf) and judge the finished adapter in the Prompt Lab",
+    "regex": "the regex scorer needs a pattern, which a run does not carry; choose a reference "
+             "metric (e.g. scorer=chrf or token_f1)",
+}
+
+
+def _registry():
+    """core.evals.scorers when it has the registry API (score_outputs), else None."""
+    from core.evals import scorers
+
+    return scorers if hasattr(scorers, "score_outputs") else None
+
+
+def scorer_choices(task: str | None = None) -> list[str]:
+    """Scorer names a run may name (`auto` first)."""
+    reg = _registry()
+    if reg is not None:
+        names = reg.names(task) if task else reg.names()
+    else:  # PRE-MERGE FALLBACK: the scorers of core.evals.scorers before the registry
+        names = ["label", "number", "exact", "token_f1"]
+    return ["auto", *[n for n in names if n not in NOT_FOR_TRAINING]]
+
+
+def check_scorer(name: str, task: str, targets: list[str]) -> str | None:
+    """Why `name` cannot score this run's targets (one line), or None."""
+    if name in NOT_FOR_TRAINING:
+        return f"scorer={name} cannot validate a fine-tuning run: {NOT_FOR_TRAINING[name]}."
+    choices = scorer_choices(task)
+    if name not in choices:
+        return f"unknown scorer '{name}' for {task.replace('_', ' ')}; choose one of " \
+               f"{', '.join(choices)} (--set scorer=NAME)."
+    reg = _registry()
+    if reg is not None and name != "auto":
+        try:
+            reg.validate_targets(name, targets)
+        except ValueError as e:
+            return f"scorer={name}: {e}"
+    return None
+
+
+@dataclass(frozen=True)
+class Choice:
+    kind: str  # the registered scorer that scores this run
+    why: str  # one sentence: why (auto's reason, or "chosen in the run's settings")
+
+
+def resolve(name: str, task: str, targets: list[str]) -> Choice:
+    """The scorer a run's `scorer` setting means for these targets."""
+    reg = _registry()
+    if reg is not None:
+        cfg = reg.ScorerConfig(kind=name)
+        kind = cfg.resolved(task, targets)
+        why = cfg.explain(task, targets) if name == "auto" else "chosen in the run's settings"
+        return Choice(kind, why)
+    # PRE-MERGE FALLBACK (delete with _fallback_scores once score_outputs is merged)
+    if name != "auto":
+        return Choice(name, "chosen in the run's settings")
+    kind = {"classification": "label", "scale": "number"}.get(task, "token_f1")
+    return Choice(kind, "auto: the task's default scorer")
+
+
+def score_texts(kind: str, outputs: list[str], references: list[list[str]], *,
+                labels: list[str] | None = None, inputs: list[str] | None = None) -> list:
+    """One `Scored` per output against its references (several per row allowed)."""
+    reg = _registry()
+    if reg is not None:
+        return reg.score_outputs(kind, outputs, references, config=reg.ScorerConfig(kind=kind),
+                                 labels=labels, inputs=inputs)
+    return _fallback_scores(kind, outputs, references, labels)
+
+
+def _fallback_scores(kind: str, outputs: list[str], references: list[list[str]],
+                     labels: list[str] | None) -> list:
+    """PRE-MERGE FALLBACK: the old per-row scorers, and a token F1 for free text."""
+    from core.evals import scorers as sc
+
+    out = []
+    for o, refs in zip(outputs, references, strict=True):
+        if kind == "label":
+            out.append(sc.score_label(o, refs[0], labels or []))
+        elif kind == "number":
+            out.append(sc.score_number(o, refs[0], 0.0))
+        elif kind == "exact":
+            ok = any(sc.normalize(o) == sc.normalize(r) for r in refs)
+            out.append(sc.Scored(o.strip(), float(ok), ok))
+        else:
+            f1 = max(token_f1(o, r) for r in refs)
+            out.append(sc.Scored(o.strip(), f1, f1 >= 0.5))
+    return out
+
+
+def token_f1(output: str, reference: str) -> float:
+    """Bag-of-words F1 (lowercased words). PRE-MERGE FALLBACK only.
+
+    >>> round(token_f1("a cheap pub in the centre", "The centre has a cheap pub"), 3)
+    0.833
+    """
+    a, b = re.findall(r"\w+", output.lower()), re.findall(r"\w+", reference.lower())
+    common = sum((Counter(a) & Counter(b)).values())
+    if not a or not b or not common:
+        return float(a == b)
+    p, r = common / len(a), common / len(b)
+    return 2 * p * r / (p + r)
+
+
+def group_references(keys: list[str], targets: list[str]) -> list[tuple[int, list[str]]]:
+    """(first row, every distinct target of the rows with that key), in first-seen order.
+
+    >>> group_references(["a", "b", "a", "a"], ["x", "y", "z", "x"])
+    [(0, ['x', 'z']), (1, ['y'])]
+    """
+    groups: dict[str, tuple[int, list[str]]] = {}
+    for i, (k, t) in enumerate(zip(keys, targets, strict=True)):
+        first, refs = groups.setdefault(k, (i, []))
+        if t not in refs:
+            refs.append(t)
+    return list(groups.values())
+
+
+def row_keys(rows) -> list[str]:
+    """What makes two rows of a `core.finetune.data.Rows` the same example: input + context."""
+    return [f"{v.get('input', '')}\x00{c}" for v, c in zip(rows.values, rows.contexts,
+                                                          strict=True)]
+
+
+def generation_for(task: str, train_rows: list[dict], variant, labels: list[str] | None,
+                   fallback_tokens: int) -> GenerationParams:
+    """The decoding the evaluation engine uses for this task and train split.
+
+    `fallback_tokens` bounds the answer only until core.evals.generation is merged
+    (then max_new_tokens, stop strings and the repetition control come from it).
+    """
+    try:
+        from core.evals.generation import generation_params
+    except ImportError:  # PRE-MERGE FALLBACK: the engine's fixed decoding of today
+        return GenerationParams(max_new_tokens=max(1, min(256, fallback_tokens)), stop=("\n\n",))
+    from core.evals.config import EvalConfig
+    from core.evals.rows import EvalRows
+
+    cfg = EvalConfig(dataset="(rows)", models=["(fine-tuning)"], variants=[variant])
+    version = SimpleNamespace(mapping=SimpleNamespace(task=task))  # only the task is read
+    data = EvalRows(version=version, split="rows", rows=[], train_rows=train_rows,  # type: ignore[arg-type]
+                    labels=list(labels or []))
+    return generation_params(cfg, data, variant, 0)
