@@ -153,17 +153,16 @@ def row_keys(rows) -> list[str]:
                                                           strict=True)]
 
 
-def generation_for(task: str, train_rows: list[dict], variant, labels: list[str] | None,
-                   fallback_tokens: int) -> GenerationParams:
-    """The decoding the evaluation engine uses for this task and train split.
-
-    `fallback_tokens` bounds the answer only until core.evals.generation is merged
-    (then max_new_tokens, stop strings and the repetition control come from it).
-    """
+def generation_for(task: str, train_rows: list[dict], variant,
+                   labels: list[str] | None) -> GenerationParams:
+    """The decoding the evaluation engine uses for this task and train split (its
+    max_new_tokens, stop strings and repetition control), so the validation score and
+    the budget's timing see the answers before/after will generate."""
     try:
         from core.evals.generation import generation_params
-    except ImportError:  # PRE-MERGE FALLBACK: the engine's fixed decoding of today
-        return GenerationParams(max_new_tokens=max(1, min(256, fallback_tokens)), stop=("\n\n",))
+    except ImportError:  # PRE-MERGE FALLBACK: evaluate_variant's fixed decoding of today
+        return GenerationParams(max_new_tokens=128 if task == "free_text" else 24,
+                                stop=("\n\n",))
     from core.evals.config import EvalConfig
     from core.evals.rows import EvalRows
 

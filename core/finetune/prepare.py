@@ -56,14 +56,10 @@ def score_sets_for(cfg: FinetuneConfig, data, train_prompts=None, eval_prompts=N
     return sets
 
 
-def validator_for(cfg: FinetuneConfig, data, tok) -> tuple[Validator, str]:
+def validator_for(cfg: FinetuneConfig, data) -> tuple[Validator, str]:
     """The run's scorer (resolved on the train targets) and the evaluation's decoding."""
     choice = resolve(cfg.scorer, data.task, list(data.train.targets))
-    targets = list(data.eval.targets) or list(data.train.targets)
-    longest = max((len(tok(t, add_special_tokens=False)["input_ids"]) for t in targets),
-                  default=16)
-    params = generation_for(data.task, engine_rows(data.train), data.variant, data.labels,
-                            fallback_tokens=longest + 8)
+    params = generation_for(data.task, engine_rows(data.train), data.variant, data.labels)
     return Validator(data.task, choice.kind, params, data.labels), choice.why
 
 
@@ -77,7 +73,7 @@ def prepare(cfg: FinetuneConfig, data, tok) -> Prepared:
     eval_ex = enc.examples([eval_prompts[i] for i in loss_idx],
                            [data.eval.targets[i] for i in loss_idx])
     cut = lambda exs: token_batches(exs, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)  # noqa: E731
-    validator, why = validator_for(cfg, data, tok)
+    validator, why = validator_for(cfg, data)
     return Prepared(cut(train_ex), cut(eval_ex) if eval_ex else [],
                     score_sets_for(cfg, data, train_prompts, eval_prompts), validator, why)
 

@@ -176,3 +176,13 @@ def test_a_budgeted_free_text_run_times_generation_and_reports_rows(tiny_ws):
     assert rec["scorer"] and rec["samples"] and rec["comparison"]["verdict"]
     res = json.loads((run_dir / "results.json").read_text())
     assert len(res["rows"]) == rec["before"]["n"]
+    # the run page shows the scorer, the verdict and test rows' outputs before and after
+    from tests.conftest import open_app
+
+    at = open_app("views/finetune.py", timeout=60)
+    assert not at.exception, at.exception
+    assert any(f"scorer `{rec['scorer']}`" in m.value for m in at.markdown)
+    assert any("Test rows, before and after" in m.value for m in at.markdown)
+    shown = at.dataframe[1].value  # after the runs table
+    assert {"input", "reference", "base output", "fine-tuned output", "base score",
+            "fine-tuned score"} <= set(shown.columns) and len(shown) == len(rec["samples"])
