@@ -20,7 +20,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 from core.models.base import GenerationParams
 
@@ -134,29 +133,31 @@ def token_f1(output: str, reference: str) -> float:
 
 
 def group_references(keys: list[str], targets: list[str]) -> list[tuple[int, list[str]]]:
-    """(first row, every distinct target of the rows with that key), in first-seen order.
+    """(first row, every distinct target of the rows with that key), in first-seen order;
+    an empty key (no input) stays alone, as in core.evals.rows.
 
-    >>> group_references(["a", "b", "a", "a"], ["x", "y", "z", "x"])
-    [(0, ['x', 'z']), (1, ['y'])]
+    >>> group_references(["a", "b", "a", "a", "", ""], ["x", "y", "z", "x ", "u", "v"])
+    [(0, ['x', 'z']), (1, ['y']), (4, ['u']), (5, ['v'])]
     """
     groups: dict[str, tuple[int, list[str]]] = {}
     for i, (k, t) in enumerate(zip(keys, targets, strict=True)):
-        first, refs = groups.setdefault(k, (i, []))
-        if t not in refs:
+        first, refs = groups.setdefault(k if k.strip("\x00") else f"\x01{i}", (i, []))
+        if t.strip() not in (r.strip() for r in refs):
             refs.append(t)
     return list(groups.values())
 
 
 def row_keys(rows) -> list[str]:
-    """What makes two rows of a `core.finetune.data.Rows` the same example: input + context."""
-    return [f"{v.get('input', '')}\x00{c}" for v, c in zip(rows.values, rows.contexts,
-                                                          strict=True)]
+    """What makes two rows of a `core.finetune.data.Rows` the same example: the stripped
+    input and context (as core.evals.rows groups an evaluated split)."""
+    return [f"{str(v.get('input', '')).strip()}\x00{str(c or '').strip()}"
+            for v, c in zip(rows.values, rows.contexts, strict=True)]
 
 
-def generation_for(task: str, train_rows: list[dict], variant,
-                   labels: list[str] | None) -> GenerationParams:
-    """The decoding the evaluation engine uses for this task and train split (its
-    max_new_tokens, stop strings and repetition control), so the validation score and
+def generation_for(task: str, train_rows: list[dict], variant, labels: list[str] | None,
+                   context: int | None = None) -> GenerationParams:
+    """The decoding `evaluate_variant` uses for this task, train split and model context
+    (its max_new_tokens, stop strings and repetition control), so the validation score and
     the budget's timing see the answers before/after will generate."""
     try:
         from core.evals.generation import generation_params
@@ -167,7 +168,6 @@ def generation_for(task: str, train_rows: list[dict], variant,
     from core.evals.rows import EvalRows
 
     cfg = EvalConfig(dataset="(rows)", models=["(fine-tuning)"], variants=[variant])
-    version = SimpleNamespace(mapping=SimpleNamespace(task=task))  # only the task is read
-    data = EvalRows(version=version, split="rows", rows=[], train_rows=train_rows,  # type: ignore[arg-type]
+    data = EvalRows(version=None, split="rows", rows=[], train_rows=train_rows,  # type: ignore[arg-type]
                     labels=list(labels or []))
-    return generation_params(cfg, data, variant, 0)
+    return generation_params(cfg, data, variant, 0, task=task, context=context)

@@ -56,15 +56,19 @@ def score_sets_for(cfg: FinetuneConfig, data, train_prompts=None, eval_prompts=N
     return sets
 
 
-def validator_for(cfg: FinetuneConfig, data) -> tuple[Validator, str]:
-    """The run's scorer (resolved on the train targets) and the evaluation's decoding."""
+def validator_for(cfg: FinetuneConfig, data, context: int | None = None
+                  ) -> tuple[Validator, str]:
+    """The run's scorer (resolved on the train targets) and the evaluation's decoding for a
+    model of `context` tokens."""
     choice = resolve(cfg.scorer, data.task, list(data.train.targets))
-    params = generation_for(data.task, engine_rows(data.train), data.variant, data.labels)
+    params = generation_for(data.task, engine_rows(data.train), data.variant, data.labels,
+                            context)
     return Validator(data.task, choice.kind, params, data.labels), choice.why
 
 
-def prepare(cfg: FinetuneConfig, data, tok) -> Prepared:
-    """Examples cut into token-budget micro-batches; the fixed, seeded validation samples."""
+def prepare(cfg: FinetuneConfig, data, tok, context: int | None = None) -> Prepared:
+    """Examples cut into token-budget micro-batches; the fixed, seeded validation samples;
+    the scorer and decoding (for a model of `context` tokens) the validation score uses."""
     enc = Encoder(tok)
     train_prompts = prompts_for(data.variant, data.train, data.labels)
     eval_prompts = prompts_for(data.variant, data.eval, data.labels)
@@ -73,7 +77,7 @@ def prepare(cfg: FinetuneConfig, data, tok) -> Prepared:
     eval_ex = enc.examples([eval_prompts[i] for i in loss_idx],
                            [data.eval.targets[i] for i in loss_idx])
     cut = lambda exs: token_batches(exs, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)  # noqa: E731
-    validator, why = validator_for(cfg, data)
+    validator, why = validator_for(cfg, data, context)
     return Prepared(cut(train_ex), cut(eval_ex) if eval_ex else [],
                     score_sets_for(cfg, data, train_prompts, eval_prompts), validator, why)
 

@@ -186,7 +186,7 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
     ctx.status(phase="loading model")
     ctx.log(f"loading {cfg.base_model} from {model_path} on {device} (world size {ctx.world_size})")
     model, tok = load_model(model_path, cfg, device, trust_remote_code)
-    prep = prepare(cfg, data, tok)
+    prep = prepare(cfg, data, tok, getattr(model.config, "max_position_embeddings", None))
     collator = TrainCollator(tok.pad_token_id, share_prefix=ctx.world_size == 1)
     timing = {"load_s": round(time.time() - ctx.started, 1)}
     deadline = None
