@@ -24,8 +24,14 @@ FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version", 
 FIELDS = FinetuneConfig.model_fields
 
 
-def _widget(name: str, value, key: str):
+def _widget(name: str, value, key: str, task: str = ""):
     f = FIELDS[name]
+    if name == "scorer":
+        from core.finetune.metric import scorer_choices
+
+        choices = scorer_choices(task or None)
+        return st.selectbox(name, choices, index=choices.index(value) if value in choices else 0,
+                            key=f"{key}_{task}", help=f.description)
     if value is None and "float" in str(f.annotation):  # optional number: empty = unset
         return st.number_input(name, value=None, format="%g", key=key, help=f.description,
                                placeholder="unset")
@@ -76,7 +82,7 @@ def new_run_tab():
         for i, name in enumerate(shown):
             start = PRESETS[preset].get(name, FIELDS[name].default)
             with cols[i % 3]:
-                values[name] = _widget(name, start, f"ft_{preset}_{name}")
+                values[name] = _widget(name, start, f"ft_{preset}_{name}", task)
     values["variant"] = {"name": "fine-tune", "template": template, "system": system or None}
     values["preset"] = preset
     check, go_btn = st.columns([1, 1])
@@ -208,25 +214,59 @@ def time_figure(rec: dict) -> go.Figure:
     return fig
 
 
+def _fmt(score, graded: bool) -> str:
+    return "—" if score is None else (f"{score:.3f}" if graded else f"{score:.1%}")
+
+
 def results(rec):
-    st.markdown(f"**Before / after on the test split** — model `{rec['model_id']}`")
+    graded = bool(rec.get("graded"))
+    scorer = f" — scorer `{rec['scorer']}`" if rec.get("scorer") else ""
+    st.markdown(f"**Before / after on the test split** — model `{rec['model_id']}`{scorer}")
+    if rec.get("scorer_why"):
+        st.caption(rec["scorer_why"])
     c = st.columns(3)
     b, a = rec.get("before") or {}, rec.get("after") or {}
     delta = (a.get("score") or 0) - (b.get("score") or 0) if a.get("score") is not None else None
     for col, label, res, d in ((c[0], "Before (base)", b, None), (c[1], "After (fine-tuned)", a, delta)):
-        col.metric(label, "—" if res.get("score") is None else f"{res['score']:.1%}",
-                   delta=None if d is None else f"{d:+.1%}")
+        col.metric(label, _fmt(res.get("score"), graded),
+                   delta=None if d is None else (f"{d:+.3f}" if graded else f"{d:+.1%}"))
         if res.get("score") is not None:
-            col.caption(f"95% interval {res['ci_low']:.1%} – {res['ci_high']:.1%} (n={res['n']})")
+            col.caption(f"95% interval {_fmt(res['ci_low'], graded)} – "
+                        f"{_fmt(res['ci_high'], graded)} (n={res['n']})")
     if rec.get("p_value") is not None:
         c[2].metric("Paired test p-value", f"{rec['p_value']:.3g}")
-    st.caption("Same test rows and the same prompt for both; the p-value is a paired test "
-               "on the rows that changed.")
-    fl = rec.get("flipped") or {}
+    cmp = rec.get("comparison") or {}
+    test = cmp.get("test") or "a paired test"
+    st.caption(f"Same test rows, prompt and scorer for both; {cmp.get('verdict') or ''} "
+               f"({test} on the rows' paired scores, the Prompt Lab's test).")
+    samples = rec.get("samples") or []
+    if samples:
+        st.markdown("**Test rows, before and after**")
+        st.dataframe(_rows_frame(samples, graded), hide_index=True, width="stretch")
+    ch, fl = rec.get("changed") or {}, rec.get("flipped") or {}
+    if graded:
+        t1, t2 = st.tabs([f"Improved most ({ch.get('n_improved', 0)} rows improved)",
+                          f"Worsened most ({ch.get('n_worsened', 0)} rows worsened)"])
+        t1.dataframe(_rows_frame(ch.get("improved") or [], graded), hide_index=True)
+        t2.dataframe(_rows_frame(ch.get("worsened") or [], graded), hide_index=True)
+        return
     t1, t2 = st.tabs([f"Fail → pass ({fl.get('n_fail_to_pass', 0)})",
                       f"Pass → fail ({fl.get('n_pass_to_fail', 0)})"])
-    t1.dataframe(pd.DataFrame(fl.get("fail_to_pass") or []), hide_index=True)
-    t2.dataframe(pd.DataFrame(fl.get("pass_to_fail") or []), hide_index=True)
+    t1.dataframe(_rows_frame(fl.get("fail_to_pass") or [], graded), hide_index=True)
+    t2.dataframe(_rows_frame(fl.get("pass_to_fail") or [], graded), hide_index=True)
+
+
+def _rows_frame(recs: list[dict], graded: bool) -> pd.DataFrame:
+    cols = {"input": "input", "target": "reference", "before": "base output",
+            "after": "fine-tuned output", "before_score": "base score",
+            "after_score": "fine-tuned score"}
+    frame = pd.DataFrame(recs)
+    if frame.empty:
+        return frame
+    frame = frame[[k for k in cols if k in frame]].rename(columns=cols)
+    if not graded:
+        frame = frame.drop(columns=["base score", "fine-tuned score"], errors="ignore")
+    return frame
 
 
 def runs_tab(runs):

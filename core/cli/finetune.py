@@ -59,7 +59,8 @@ def register(sub) -> None:
 def _public(rec: dict) -> dict:
     keys = ("run_id", "status", "pid", "phase", "step", "max_steps", "eta_s", "error",
             "adapter_path", "model_id", "before", "after", "flipped", "p_value", "alarms",
-            "base_model", "dataset", "run_dir")
+            "scorer", "scorer_why", "comparison", "changed", "samples", "base_model",
+            "dataset", "run_dir")
     return {k: rec.get(k) for k in keys}
 
 
@@ -82,11 +83,20 @@ def _describe(rec: dict) -> str:
     if rec.get("model_id"):
         lines.append(f"  model: {rec['model_id']}  adapter: {rec['adapter_path']}")
     if rec.get("before") or rec.get("after"):
+        if rec.get("scorer"):
+            lines.append(f"  scorer: {rec['scorer']} ({rec.get('scorer_why') or ''})")
         lines.append(f"  before: {_score(rec.get('before'))}")
         lines.append(f"  after:  {_score(rec.get('after'))}")
-        fl = rec.get("flipped") or {}
-        lines.append(f"  flipped: {fl.get('n_fail_to_pass', 0)} fail->pass, "
-                     f"{fl.get('n_pass_to_fail', 0)} pass->fail")
+        if (rec.get("comparison") or {}).get("verdict"):
+            lines.append(f"  {rec['comparison']['verdict']}")
+        ch = rec.get("changed") or {}
+        if rec.get("graded") and ch:
+            lines.append(f"  rows: {ch.get('n_improved', 0)} improved, "
+                         f"{ch.get('n_worsened', 0)} worsened, {ch.get('n_same', 0)} the same")
+        else:
+            fl = rec.get("flipped") or {}
+            lines.append(f"  flipped: {fl.get('n_fail_to_pass', 0)} fail->pass, "
+                         f"{fl.get('n_pass_to_fail', 0)} pass->fail")
     return "\n".join(lines)
 
 
@@ -190,6 +200,9 @@ def cmd_settings(args) -> int:
     for name, f in FinetuneConfig.model_fields.items():
         rows.append({"name": name, "default": f.default, "help": f.description,
                      **{p: PRESETS[p].get(name, f.default) for p in PRESETS}})
+    from core.finetune.metric import scorer_choices
+
     text = "\n".join(f"{r['name']:<26} default {r['default']!s:<10} {r['help']}" for r in rows)
-    emit({"settings": rows}, args.json, text)
+    text += f"\n\nscorer choices: {', '.join(scorer_choices())}"
+    emit({"settings": rows, "scorers": scorer_choices()}, args.json, text)
     return 0

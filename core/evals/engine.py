@@ -333,8 +333,10 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
                      labels: list[str], scoring: str = "auto", train_rows: list[dict] | None = None,
                      samples: int = 1, temperature: float = 0.0, seed: int = 0,
                      progress: Progress | None = None,
-                     should_stop: Callable[[], bool] | None = None) -> VariantResult:
-    """Score one variant of one model on given rows, through the same cache and scorers.
+                     should_stop: Callable[[], bool] | None = None,
+                     scorer: sc.ScorerConfig | None = None) -> VariantResult:
+    """Score one variant of one model on given rows, through the same cache and scorers
+    (`scorer`: the task's auto scorer when None).
 
     Each cell reports `row_id`, `sample`, `output`, `parsed`, `score`, `passed` and
     `error_kind`; the summary has the leaderboard keys (n, score, ci_low, ci_high, ...).
@@ -343,7 +345,8 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
     from core.evals.store import store_outputs
 
     cfg = EvalConfig(dataset="(rows)", models=[model_id], variants=[variant], scoring=scoring,
-                     samples=samples, temperature=temperature, seed=seed)
+                     samples=samples, temperature=temperature, seed=seed,
+                     scorer=scorer or sc.ScorerConfig())
     data = EvalRows(version=None, split="rows", rows=rows, train_rows=train_rows or [],
                     labels=list(labels))  # type: ignore[arg-type]
     mode = cfg.mode_for(task, ws.registry.get(model_id).kind)

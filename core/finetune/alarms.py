@@ -5,6 +5,12 @@ Each alarm names the knob to turn. The history is a list of evaluation records
 records the worker appends to metrics.jsonl, so the page can recompute alarms
 for any run and tests can build curves by hand.
 
+Underfitting is judged by the loss level for answers that are labels or numbers (a
+per-token loss above 1 on a one-word answer means the model has not learned it) and by
+the loss trend for free text, where a per-token loss of 1.5 is ordinary: there the alarm
+fires when neither training nor validation loss fell by a meaningful share over the last
+evaluations.
+
 Trade-off: simple rules over smoothed statistics. "Validation loss rose for P
 evaluations in a row while training loss fell" is easy to explain and to act
 on; it can fire late on a noisy curve, which a larger `overfit_patience` trades
@@ -63,9 +69,48 @@ def underfitting(history: list[dict], loss_threshold: float, min_evals: int = 3)
     return pts[-1]["train_loss"] > loss_threshold and pts[-1]["val_loss"] > loss_threshold
 
 
+def _train_loss(h: dict) -> float:
+    """The interval's mean training loss where recorded (one step's loss is noisy)."""
+    return h["train_loss_avg"] if h.get("train_loss_avg") is not None else h["train_loss"]
+
+
+def loss_stalled(history: list[dict], min_drop: float, window: int = 2,
+                 min_evals: int = 3) -> tuple[float, float] | None:
+    """(train drop, validation drop) as shares when both fell less than `min_drop` over the
+    last `window` evaluation intervals (and validation loss did not rise: that is
+    overfitting), after at least `min_evals` evaluations; else None.
+
+    >>> h = [{"val_loss": v, "train_loss": t} for v, t in [(2.00, 1.70), (1.99, 1.66), (1.98, 1.67)]]
+    >>> [round(x, 3) for x in loss_stalled(h, 0.02)]
+    [0.018, 0.01]
+    >>> loss_stalled([{"val_loss": v, "train_loss": v} for v in (2.0, 1.6, 1.4)], 0.02) is None
+    True
+    """
+    pts = [h for h in history if h.get("val_loss") is not None and h.get("train_loss") is not None]
+    if len(pts) < max(min_evals, window + 1):
+        return None
+    first, last = pts[-(window + 1)], pts[-1]
+    if last["val_loss"] > first["val_loss"]:
+        return None
+    train_drop = (_train_loss(first) - _train_loss(last)) / max(abs(_train_loss(first)), 1e-9)
+    val_drop = (first["val_loss"] - last["val_loss"]) / max(abs(first["val_loss"]), 1e-9)
+    if train_drop < min_drop and val_drop < min_drop:
+        return train_drop, val_drop
+    return None
+
+
+UNDERFIT_KNOBS = ("lr", "epochs", "max_steps", "lora_r", "target_modules")
+
+
 def check(history: list[dict], *, overfit_patience: int = 2, overfit_gap: float = 0.15,
-          underfit_loss: float = 1.0) -> list[Alarm]:
-    """Every alarm the history raises now, each with the settings to change."""
+          underfit_loss: float = 1.0, task: str = "classification",
+          underfit_min_drop: float = 0.02, underfit_window: int = 2) -> list[Alarm]:
+    """Every alarm the history raises now, each with the settings to change.
+
+    Free text (`task="free_text"`) judges underfitting by the loss trend
+    (`underfit_min_drop` over `underfit_window` evaluations), other tasks by the level
+    (`underfit_loss`).
+    """
     alarms = []
     if rising_val_loss(history, overfit_patience):
         alarms.append(Alarm(
@@ -83,14 +128,27 @@ def check(history: list[dict], *, overfit_patience: int = 2, overfit_gap: float 
             f"{overfit_gap:.2f}). Lower `epochs`/`max_steps` or `lora_r`, raise `lora_dropout` or "
             "`weight_decay`, or add training data.",
             ("epochs", "max_steps", "lora_r", "lora_dropout", "weight_decay")))
-    if underfitting(history, underfit_loss):
+    if task == "free_text":
+        stalled = loss_stalled(history, underfit_min_drop, underfit_window)
+        if stalled is not None:
+            last = [h for h in history if h.get("val_loss") is not None][-1]
+            alarms.append(Alarm(
+                "underfitting",
+                f"Underfitting: over the last {underfit_window} evaluations training loss fell "
+                f"{stalled[0]:.1%} and validation loss {stalled[1]:.1%} (now "
+                f"{_train_loss(last):.2f} and {last['val_loss']:.2f}; alarm below "
+                f"{underfit_min_drop:.0%}): the model stopped learning. Raise `lr`, raise "
+                "`lora_r` or use `target_modules=all_linear`, or train longer "
+                "(`epochs`/`max_steps`) if the learning rate had already decayed.",
+                UNDERFIT_KNOBS))
+    elif underfitting(history, underfit_loss):
         last = [h for h in history if h.get("val_loss") is not None][-1]
         alarms.append(Alarm(
             "underfitting",
             f"Underfitting: training loss {last['train_loss']:.2f} and validation loss "
             f"{last['val_loss']:.2f} both stay above {underfit_loss:g}. Raise `lr`, train longer "
             "(`epochs`/`max_steps`), raise `lora_r` or use `target_modules=all_linear`.",
-            ("lr", "epochs", "max_steps", "lora_r", "target_modules")))
+            UNDERFIT_KNOBS))
     return alarms
 
 

@@ -26,12 +26,67 @@ from pathlib import Path
 # on a seeded sample of it (at least MIN_TEST_ROWS rows), so the budget still trains.
 SCORE_SHARE = 0.25
 MIN_TEST_ROWS = 100
+# Generated (free-text) answers cost a whole answer per row, and graded per-row scores
+# need fewer rows for an interval than pass/fail: the floor is lower.
+MIN_TEST_ROWS_TEXT = 30
+# Free text: the validation score of all evaluations together may take this share; it
+# scores at least MIN_VAL_ROWS_TEXT rows (fewer than asked for when generation is slow).
+VALIDATE_SHARE = 0.10
+MIN_VAL_ROWS_TEXT = 8
+BEFORE_AFTER_FIXED_S = 6.0  # loading the base and the merged adapter for before/after
 
 
-def test_rows_for(budget_s: float, score_s_per_row: float, available: int) -> int:
-    """How many test rows before/after scores within SCORE_SHARE of the budget."""
-    fit = int(SCORE_SHARE * budget_s / max(2 * score_s_per_row, 1e-9))
-    return min(available, max(MIN_TEST_ROWS, fit))
+def test_rows_for(budget_s: float, score_s_per_row: float, available: int,
+                  floor: int = MIN_TEST_ROWS, fixed_s: float = 0.0) -> int:
+    """How many test rows before/after scores within SCORE_SHARE of the budget.
+
+    `score_s_per_row` is one pass (base or fine-tuned); both passes are paid for.
+    """
+    fit = int(max(0.0, SCORE_SHARE * budget_s - fixed_s) / max(2 * score_s_per_row, 1e-9))
+    return min(available, max(floor, fit))
+
+
+@dataclass
+class ScoringPlan:
+    """How many rows a generative run scores, from a timed generation of real rows."""
+
+    test_rows: int
+    val_rows: int
+    before_after_s: float  # both passes
+    validate_score_s: float  # the validation score at one evaluation
+
+
+def after_factor(base_tokens: float, target_tokens: float, cap: float = 3.0) -> float:
+    """How much longer the fine-tuned model's answers may take than the base's timed ones:
+    it learns to write answers as long as the targets (a base that stops early is timed
+    short); never below 1 (a base that loops was timed at the token limit).
+
+    >>> after_factor(40, 20), after_factor(10, 25), after_factor(1, 80)
+    (1.0, 2.5, 3.0)
+    """
+    return min(cap, max(1.0, target_tokens / max(1.0, base_tokens)))
+
+
+def plan_scoring(budget_s: float, gen_s_per_row: float, test_available: int, val_wanted: int,
+                 evaluations: int, score_sets: int = 1, factor: float = 1.0) -> ScoringPlan:
+    """Test and validation rows whose generation fits the budget's shares.
+
+    `gen_s_per_row` is the time one generated row took (timed on real test rows with the
+    evaluation's decoding); `factor` scales it for the fine-tuned pass (`after_factor`).
+
+    >>> plan_scoring(300, 0.2, 630, 32, 3)  # fast: before/after 69 s share / 0.4 s
+    ScoringPlan(test_rows=172, val_rows=32, before_after_s=74.8, validate_score_s=6.4)
+    >>> plan_scoring(300, 2.0, 630, 32, 3)  # slow: the floors, and fewer validation rows
+    ScoringPlan(test_rows=30, val_rows=8, before_after_s=126.0, validate_score_s=16.0)
+    """
+    per_test_row = gen_s_per_row * (1.0 + factor)
+    test = test_rows_for(budget_s, per_test_row / 2, test_available, MIN_TEST_ROWS_TEXT,
+                         BEFORE_AFTER_FIXED_S)
+    per_eval_row = gen_s_per_row * max(1, score_sets)
+    fit = int(VALIDATE_SHARE * budget_s / max(per_eval_row * max(1, evaluations), 1e-9))
+    val = min(val_wanted, max(MIN_VAL_ROWS_TEXT, fit)) if val_wanted else 0
+    return ScoringPlan(test, val, round(test * per_test_row + BEFORE_AFTER_FIXED_S, 1),
+                       round(val * per_eval_row, 1))
 
 
 SAVE_MARGIN_S = 8.0  # saving the adapter, registering, writing results
@@ -61,6 +116,7 @@ class Budget:
     evaluations: int
     step_s: float
     steps: int
+    scoring: dict | None = None  # free text: the timed generation and the rows it bought
 
     @property
     def train_s(self) -> float:
@@ -125,12 +181,15 @@ def measure_steps(model, batches: list[dict], step) -> float:
 
 
 # -- what earlier runs measured -------------------------------------------------------------
-def signature(cfg, device: str, threads: int | None = None) -> str:
-    """The settings speed depends on (not the data: speeds are per token)."""
+def signature(cfg, device: str, threads: int | None = None, task: str | None = None) -> str:
+    """The settings speed depends on (not the data: speeds are per token), and whether the
+    task score is generated (free text: `score_s_per_row` is a generated answer's time)."""
     threads = threads or (os.cpu_count() or 1)
     parts = [cfg.base_model, cfg.method, cfg.target_modules, str(cfg.lora_r),
              f"l{cfg.lora_layers}", cfg.precision, device, f"t{threads}",
              f"b{cfg.tokens_per_batch}x{cfg.batch_size}"]
+    if task == "free_text":
+        parts.append("generated")
     return "/".join(parts)
 
 

@@ -2,8 +2,8 @@
 
 At each log it appends train loss, learning rate, real tokens/s and ETA to
 metrics.jsonl and status.json; at each evaluation it adds the validation task
-score (and a train score on as many train rows, for the gap alarm), checks the
-alarms and early stopping; after each step it honours a cancel request. Under
+score (the run's scorer, a mean of per-row scores in [0, 1]; and a train score on
+as many train rows, for the gap alarm), checks the alarms and early stopping; after each step it honours a cancel request. Under
 several processes every rank takes the same stop decisions (the cancel flag is
 all-reduced; scores are computed identically on each rank), so no rank waits
 forever on another.
@@ -21,7 +21,7 @@ import time
 from transformers import TrainerCallback
 
 from core.finetune import alarms as alarm_rules
-from core.finetune.scoring import score_backend
+from core.finetune.scoring import Validator, score_backend
 
 
 def _all_ranks_any(flag: bool) -> bool:
@@ -38,12 +38,12 @@ def _all_ranks_any(flag: bool) -> bool:
 
 
 class RunCallback(TrainerCallback):
-    def __init__(self, ctx, cfg, tokenizer, collator, score_sets: dict, task: str,
-                 labels: list[str] | None, history: list[dict] | None = None,
-                 deadline: float | None = None):
+    def __init__(self, ctx, cfg, tokenizer, collator, score_sets: dict, validator: Validator,
+                 history: list[dict] | None = None, deadline: float | None = None):
         self.ctx, self.cfg, self.tok, self.collator = ctx, cfg, tokenizer, collator
-        self.score_sets = score_sets  # {"val": (prompts, targets), "train": (prompts, targets)}
-        self.task, self.labels = task, labels
+        # {"val": (prompts, references), "train": (prompts, references)}
+        self.score_sets = score_sets
+        self.validator = validator  # the run's scorer and the evaluation's decoding
         self.history = list(history or [])  # evaluation records, also from before a resume
         self.stopped_early = False
         self.cancelled = False
@@ -53,6 +53,7 @@ class RunCallback(TrainerCallback):
         self.stopped_by_budget = False
         self.last_train_loss = next((h.get("train_loss") for h in reversed(self.history)
                                      if h.get("train_loss") is not None), None)
+        self._interval_losses: list[float] = []  # logged since the last evaluation
         self._t0 = time.time()
         self._step0 = 0
         self._last = (time.time(), 0)
@@ -81,6 +82,7 @@ class RunCallback(TrainerCallback):
         tps = (tokens - self._last[1]) * self.ctx.world_size / dt if dt > 0 else None
         self._last = (now, tokens)
         self.last_train_loss = float(logs["loss"])
+        self._interval_losses.append(self.last_train_loss)
         rec = {"kind": "train", "step": state.global_step, "epoch": round(state.epoch or 0, 4),
                "max_steps": state.max_steps, "train_loss": float(logs["loss"]),
                "lr": float(logs.get("learning_rate", 0.0)), "tokens_per_s": tps,
@@ -102,9 +104,9 @@ class RunCallback(TrainerCallback):
 
             device = next(model.parameters()).device
             backend = LocalBackend(model, self.tok, str(device), "training")
-            for name, (prompts, targets) in self.score_sets.items():
+            for name, (prompts, references) in self.score_sets.items():
                 if prompts:
-                    s = score_backend(backend, prompts, targets, self.task, self.labels,
+                    s = score_backend(backend, prompts, references, self.validator,
                                       batch_size=max(8, self.cfg.batch_size))
                     scores[name] = s.score
         if scores.get("val") is not None:
@@ -112,10 +114,16 @@ class RunCallback(TrainerCallback):
         rec = {"kind": "eval", "step": state.global_step, "epoch": round(state.epoch or 0, 4),
                "val_loss": metrics.get("eval_loss"), "val_score": scores.get("val"),
                "train_score": scores.get("train"), "train_loss": self.last_train_loss}
+        if self._interval_losses:  # the interval's mean: one step's loss is noisy
+            rec["train_loss_avg"] = sum(self._interval_losses) / len(self._interval_losses)
+            self._interval_losses = []
         self.history.append(rec)
         found = alarm_rules.check(self.history, overfit_patience=self.cfg.overfit_patience,
                                   overfit_gap=self.cfg.overfit_gap,
-                                  underfit_loss=self.cfg.underfit_loss)
+                                  underfit_loss=self.cfg.underfit_loss,
+                                  task=self.validator.task if self.validator else "",
+                                  underfit_min_drop=self.cfg.underfit_min_drop,
+                                  underfit_window=self.cfg.underfit_window)
         rec["alarms"] = [a.record() for a in found]
         best, since, stop = alarm_rules.early_stop_state(
             self.history, self.cfg.early_stopping_metric, self.cfg.early_stopping_patience,

@@ -62,12 +62,15 @@ class FinetuneConfig(BaseModel):
     evaluations: int = Field(default=5, ge=1, le=1000, description="How many evaluations (and checkpoints) a run makes when eval_every is 0.")
     eval_sample: int = Field(default=200, ge=0, le=100000, description="Validation rows (one fixed, seeded sample) for the validation loss at each evaluation; 0 = the whole split.")
     eval_rows: int = Field(default=64, ge=0, le=10000, description="Validation rows (a fixed, seeded sample) scored for the task score at each evaluation (0 = loss only).")
-    early_stopping_metric: Literal["val_loss", "val_score"] = Field(default="val_loss", description="What early stopping and the best checkpoint follow.")
+    scorer: str = Field(default="auto", description="How the task score (validation score, early stopping, before/after) is computed: auto picks what the Prompt Lab would for these targets (label, number; for free text chrF, token F1 or JSON fields by the targets' shape), or name a scorer (`ladder finetune settings` lists them).")
+    early_stopping_metric: Literal["auto", "val_loss", "val_score"] = Field(default="auto", description="What early stopping and the best checkpoint follow; auto: val_score (the scorer's mean on eval_rows) for free text, val_loss otherwise.")
     early_stopping_patience: int = Field(default=3, ge=0, le=100, description="Stop after this many evaluations without improvement; 0 = off.")
     early_stopping_min_delta: float = Field(default=0.0, ge=0.0, description="Smallest change that counts as an improvement.")
     overfit_patience: int = Field(default=2, ge=1, le=100, description="Overfitting alarm: validation loss rising for this many evaluations while train loss falls.")
     overfit_gap: float = Field(default=0.15, ge=0.0, le=1.0, description="Overfitting alarm: train score minus validation score above this (0 = off; the train rows are then not scored at each evaluation).")
-    underfit_loss: float = Field(default=1.0, ge=0.0, description="Underfitting hint: train and validation loss both above this after 3 evaluations.")
+    underfit_loss: float = Field(default=1.0, ge=0.0, description="Underfitting hint for labels and numbers: train and validation loss both above this after 3 evaluations.")
+    underfit_min_drop: float = Field(default=0.02, ge=0.0, lt=1.0, description="Underfitting hint for free text (where a loss of 1.5 is ordinary): train and validation loss both fell less than this share over the last underfit_window evaluations.")
+    underfit_window: int = Field(default=2, ge=1, le=100, description="Evaluations the free-text underfitting hint looks back over.")
     # -- results
     before_after: bool = Field(default=True, description="Score the base and the fine-tuned model on the test split at the end.")
     test_rows: int = Field(default=0, ge=0, description="Test rows for before/after; 0 = all.")
@@ -88,6 +91,14 @@ class FinetuneConfig(BaseModel):
             raise ValueError(f"time_budget_min must be a positive number of minutes (got "
                              f"{self.time_budget_min:g}), e.g. 5; leave it unset to train for "
                              "`epochs`")
+        from core.finetune.metric import NOT_FOR_TRAINING, scorer_choices
+
+        if self.scorer in NOT_FOR_TRAINING:
+            raise ValueError(f"scorer={self.scorer} cannot validate a fine-tuning run: "
+                             f"{NOT_FOR_TRAINING[self.scorer]}")
+        if self.scorer not in scorer_choices():
+            raise ValueError(f"unknown scorer '{self.scorer}'; choose one of "
+                             f"{', '.join(scorer_choices())}")
         if self.early_stopping_metric == "val_score" and self.eval_rows == 0:
             raise ValueError("early_stopping_metric=val_score needs validation rows to score; "
                              "set eval_rows above 0 (e.g. 32) or use val_loss")
@@ -103,6 +114,18 @@ class FinetuneConfig(BaseModel):
     @property
     def effective_batch(self) -> int:
         return self.batch_size * self.grad_accum
+
+    def for_task(self, task: str) -> FinetuneConfig:
+        """`early_stopping_metric=auto` made explicit for the dataset's task.
+
+        >>> c = FinetuneConfig(base_model="m", dataset="d")
+        >>> c.for_task("free_text").early_stopping_metric, c.for_task("classification").early_stopping_metric
+        ('val_score', 'val_loss')
+        """
+        if self.early_stopping_metric != "auto":
+            return self
+        metric = "val_score" if task == "free_text" and self.eval_rows else "val_loss"
+        return self.model_copy(update={"early_stopping_metric": metric})
 
 
 PRESETS: dict[str, dict] = {

@@ -27,6 +27,7 @@ from core.prompts.variants import Variant
 # replaces it (core.finetune.budget).
 STEP_EFFICIENCY = 0.45
 SCORE_EFFICIENCY = 0.35
+GEN_EFFICIENCY = 0.1  # generating answer tokens one forward pass at a time (free text)
 LOAD_S = 12.0  # worker start, imports, loading the cached model, measuring three steps
 GPU_FLOPS = 60e12  # a guess for small models on one modern GPU: they are latency bound
 TINY_PARAMS = 5_000_000
@@ -211,12 +212,16 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
             f"tokens_per_batch is {cfg.tokens_per_batch} but the longest prompt + answer is "
             f"{longest[0]} tokens ({longest[2]}): a step could not hold it. Set tokens_per_batch "
             f"to at least {longest[0]} (e.g. --set tokens_per_batch={max(2048, longest[0])}).")
+    from core.finetune.metric import check_scorer
+
+    bad = check_scorer(cfg.scorer, data.task, list(data.train.targets))
+    if bad:
+        raise FinetuneError(bad)
     cfg = cfg.model_copy(update={"dataset_version": data.version.number,
                                  "dataset_hash": data.version.hash,
-                                 "variant": data.variant.model_dump()})
+                                 "variant": data.variant.model_dump()}).for_task(data.task)
+    # a budgeted run decides its test sample once it has timed its scoring (core.finetune.measure)
     est = estimate(ws, cfg, config, params, trainable, examples, data)
-    if est.test_rows < len(examples["test"]) and not cfg.test_rows:
-        cfg = cfg.model_copy(update={"test_rows": est.test_rows})  # what the worker scores
     # a first guess (no measurement yet) may be pessimistic: refuse only at half its figure
     need = est.min_seconds * (1.0 if est.measured else 0.5)
     if cfg.time_budget_min and not cfg.max_steps and cfg.time_budget_min * 60 < need:
@@ -295,6 +300,7 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
 
     from core.finetune import budget as bud
     from core.finetune.data import TrainCollator, sample_indices, token_batches
+    from core.finetune.prepare import test_rows
     from core.models.local import cpu_supports_bf16
 
     gpu = torch.cuda.is_available()
@@ -311,27 +317,41 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
              sample_indices(len(examples["validation"]), cfg.eval_sample, cfg.seed)]
     eval_tokens = sum(col.computed(b) for b in
                       token_batches(evald, cfg.tokens_per_batch, cfg.batch_size, cfg.seed))
-    test_n = min(cfg.test_rows or len(examples["test"]), len(examples["test"]))
-    score_n = min(cfg.eval_rows, len(examples["validation"])) * (2 if cfg.overfit_gap > 0 else 1)
-    speed = bud.known_speed(ws, bud.signature(cfg, device))
+    generative = data.task == "free_text"
+    n_test = len(test_rows(data, 0)) if generative else len(examples["test"])
+    test_n = min(cfg.test_rows or n_test, n_test)
+    sets = 2 if cfg.overfit_gap > 0 else 1
+    score_n = min(cfg.eval_rows, len(examples["validation"])) * sets
+    speed = bud.known_speed(ws, bud.signature(cfg, device, task=data.task))
     notes = []
     if speed is None:
         rate = GPU_FLOPS if gpu else _peak_flops(torch.bfloat16 if bf16 else torch.float32)
         flop_tok = (6 if cfg.method == "full" else 4) * params
         row_tokens = step_tokens * cfg.grad_accum / rows_per_step  # after prefix sharing
+        score_row = 2 * params * row_tokens / (rate * SCORE_EFFICIENCY)
+        if generative:  # each answer token is a forward pass of its own
+            answers = sorted(len(e["input_ids"]) - e["prompt_len"] for e in train)
+            new_tokens = answers[int(0.99 * (len(answers) - 1))] + 8
+            score_row += 2 * params * new_tokens / (rate * GEN_EFFICIENCY)
         speed = bud.Speed(s_per_token=flop_tok / (rate * STEP_EFFICIENCY),
-                          score_s_per_row=2 * params * row_tokens / (rate * SCORE_EFFICIENCY),
+                          score_s_per_row=score_row,
                           eval_s_per_token=flop_tok / 3 / (rate * STEP_EFFICIENCY))
         notes.append("No run has measured this machine yet: the estimate counts FLOPs; the run "
                      "measures its own speed first and fits its steps to the budget.")
-    if cfg.time_budget_min and not cfg.max_steps and not cfg.test_rows and cfg.before_after:
+    budgeted = cfg.time_budget_min and not cfg.max_steps and cfg.before_after
+    if budgeted and generative:
+        sp = bud.plan_scoring(cfg.time_budget_min * 60, speed.score_s_per_row, n_test,
+                              cfg.eval_rows, cfg.evaluations, sets)
+        test_n = min(cfg.test_rows, n_test) if cfg.test_rows else sp.test_rows
+        score_n = sp.val_rows * sets
+    elif budgeted and not cfg.test_rows:
         test_n = bud.test_rows_for(cfg.time_budget_min * 60, speed.score_s_per_row, test_n)
-        if test_n < len(examples["test"]):
-            notes.append(
-                f"Before/after scores a seeded sample of {test_n:,} of the "
-                f"{len(examples['test']):,} test rows, so that it takes at most "
-                f"{bud.SCORE_SHARE:.0%} of the budget (set test_rows to choose; the Model "
-                "comparison scores the whole split).")
+    if budgeted and test_n < n_test:
+        notes.append(
+            f"Before/after scores a seeded sample of {test_n:,} of the {n_test:,} test "
+            f"{'inputs' if generative else 'rows'}, so that it takes about "
+            f"{bud.SCORE_SHARE:.0%} of the budget (set test_rows to choose; the Model "
+            "comparison scores the whole split).")
     step_s = speed.step_s(step_tokens) * cfg.grad_accum
     eval_each = speed.eval_s_per_token * eval_tokens + speed.score_s_per_row * score_n
     score_s = 2 * test_n * speed.score_s_per_row if cfg.before_after else 0.0

@@ -1,37 +1,54 @@
 """Task scores for fine-tuning: validation score during training, before/after on the test split.
 
-During training the model in memory is scored directly (candidate
-log-likelihood for classification, greedy generation otherwise), on up to
-`eval_rows` rows. Before/after uses the Prompt Lab engine
-(`core.evals.engine.evaluate_variant`) when it is present, so the numbers match
-the other rungs; otherwise the same in-process scorer, with the base and the
-adapter loaded from the registry like any other model.
+During training the model in memory is scored directly (candidate log-likelihood for
+classification, generation with the engine's decoding otherwise) on a few validation
+rows, with the run's scorer (core.finetune.metric): a per-row score in [0, 1] whose mean
+is `val_score`. Before/after runs the Prompt Lab engine (`evaluate_variant`) for the base
+and the fine-tuned model on the same test rows and prompt, so its numbers match the
+other rungs; it keeps every row's scores, a few rows' outputs side by side, the rows
+that improved and worsened most, and the paired test the Prompt Lab uses
+(`core.evals.stats.compare_paired`: exact McNemar on pass/fail, a paired permutation
+test on graded scores).
 
-Trade-off: the in-process scorer duplicates a little of the engine (no cell
-records, no caching) so a training step never waits on the database.
+Trade-off: the in-process scorer duplicates a little of the engine (no cell records, no
+caching) so a training step never waits on the database.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from core.models.base import ChatPrompt, GenerationParams
+from core.finetune.metric import score_texts
+from core.models.base import GenerationParams
+
+SAMPLES = 5  # test rows shown with both outputs
+MOST_CHANGED = 5  # rows listed among the most improved and the most worsened
 
 
 @dataclass
 class Scores:
-    passed: list[bool]
+    scores: list[float]
     answers: list[str]
+    passed: list[bool] = field(default_factory=list)
 
     @property
     def score(self) -> float | None:
-        return sum(self.passed) / len(self.passed) if self.passed else None
+        return sum(self.scores) / len(self.scores) if self.scores else None
 
 
-def score_backend(backend, prompts: list[ChatPrompt], targets: list[str], task: str,
-                  labels: list[str] | None, batch_size: int = 16) -> Scores:
+@dataclass(frozen=True)
+class Validator:
+    """How a run scores the model in memory: scorer, decoding, labels."""
+
+    task: str
+    kind: str  # the resolved scorer (core.finetune.metric.resolve)
+    params: GenerationParams
+    labels: list[str] | None = None
+
+
+def score_backend(backend, prompts, references: list[list[str]], how: Validator,
+                  batch_size: int = 16) -> Scores:
     """Score a LocalBackend-like object (model + tokenizer) on prompts; no gradients."""
     import torch
 
@@ -42,125 +59,117 @@ def score_backend(backend, prompts: list[ChatPrompt], targets: list[str], task: 
     model.eval()
     try:
         with torch.no_grad():
-            if task == "classification" and labels:
-                res = backend.score_candidates(prompts, labels, batch_size=batch_size)
-                answers = [labels[r.best] for r in res]
-                passed = [a.strip() == t.strip() for a, t in zip(answers, targets, strict=True)]
-                return Scores(passed, answers)
-            longest = max(len(backend.tok(t, add_special_tokens=False)["input_ids"]) for t in targets)
-            gens = backend.generate(prompts, GenerationParams(max_new_tokens=min(256, longest + 8)),
-                                    batch_size=batch_size)
-            outs = [g.text for g in gens]
-            return Scores([_passes(o, t, task, labels) for o, t in zip(outs, targets, strict=True)],
-                          outs)
+            if how.task == "classification" and how.labels:
+                res = backend.score_candidates(prompts, how.labels, batch_size=batch_size)
+                outs = [how.labels[r.best] for r in res]
+            else:
+                gens = backend.generate(prompts, how.params, batch_size=batch_size)
+                outs = [g.text for g in gens]
     finally:
         if was_training:
             model.train()
+    scored = score_texts(how.kind, outs, references, labels=how.labels)
+    return Scores([float(s.score) for s in scored], outs, [bool(s.passed) for s in scored])
 
 
-def _passes(output: str, target: str, task: str, labels: list[str] | None) -> bool:
-    from core.evals import scorers
-
-    if task == "scale":
-        return scorers.score_number(output, target, 0.0).passed
-    if task == "classification" and labels:
-        return scorers.score_label(output, target, labels).passed
-    return scorers.normalize(output) == scorers.normalize(target)
-
-
-def summary(passed: list[bool]) -> dict:
-    """n, score and its 95% bootstrap interval (the statistic the Prompt Lab uses)."""
+def summary(scores: list[float]) -> dict:
+    """n, mean score and its 95% bootstrap interval (the statistic the Prompt Lab uses)."""
     from core.evals.stats import bootstrap_ci
 
-    if not passed:
+    if not scores:
         return {"n": 0, "score": None, "ci_low": None, "ci_high": None}
-    mean, lo, hi = bootstrap_ci([float(p) for p in passed])
-    return {"n": len(passed), "score": mean, "ci_low": lo, "ci_high": hi}
+    mean, lo, hi = bootstrap_ci([float(p) for p in scores])
+    return {"n": len(scores), "score": mean, "ci_low": lo, "ci_high": hi}
 
 
-def flipped(rows: list[dict], before: list[bool], after: list[bool], answers_before: list[str],
-            answers_after: list[str], limit: int = 200) -> dict:
+def _rec(r: dict, b: dict, a: dict) -> dict:
+    refs = r.get("targets") or [r.get("target")]
+    return {"row": r.get("row_id"), "input": str(r.get("input", ""))[:300],
+            "target": refs[0], "references": len(refs), "before": b["output"],
+            "after": a["output"], "before_score": b["score"], "after_score": a["score"],
+            "change": a["score"] - b["score"]}
+
+
+def flipped(rows: list[dict], before: list[dict], after: list[dict], limit: int = 200) -> dict:
     """Rows that went from fail to pass and from pass to fail."""
     up, down = [], []
-    for r, b, a, ab, aa in zip(rows, before, after, answers_before, answers_after, strict=True):
-        rec = {"row": r.get("row_id"), "input": r.get("input", "")[:300], "target": r.get("target"),
-               "before": ab, "after": aa}
-        if not b and a:
-            up.append(rec)
-        elif b and not a:
-            down.append(rec)
+    for r, b, a in zip(rows, before, after, strict=True):
+        if not b["passed"] and a["passed"]:
+            up.append(_rec(r, b, a))
+        elif b["passed"] and not a["passed"]:
+            down.append(_rec(r, b, a))
     return {"fail_to_pass": up[:limit], "pass_to_fail": down[:limit],
             "n_fail_to_pass": len(up), "n_pass_to_fail": len(down)}
 
 
-def engine_available() -> bool:
-    try:
-        spec = importlib.util.find_spec("core.evals.engine")
-    except ModuleNotFoundError:
-        return False
-    if spec is None:
-        return False
-    import core.evals.engine as engine
+def changed(rows: list[dict], before: list[dict], after: list[dict],
+            most: int = MOST_CHANGED) -> dict:
+    """Per-row score changes: the rows that improved and worsened most, and how many did.
 
-    return hasattr(engine, "evaluate_variant")
+    >>> rows = [{"row_id": i, "input": str(i), "target": "t"} for i in range(3)]
+    >>> b = [{"output": "x", "score": s} for s in (0.2, 0.5, 0.9)]
+    >>> a = [{"output": "y", "score": s} for s in (0.6, 0.5, 0.7)]
+    >>> c = changed(rows, b, a)
+    >>> c["n_improved"], c["n_worsened"], c["n_same"], c["improved"][0]["row"]
+    (1, 1, 1, 0)
+    """
+    recs = [_rec(r, b, a) for r, b, a in zip(rows, before, after, strict=True)]
+    up = sorted((x for x in recs if x["change"] > 1e-9), key=lambda x: -x["change"])
+    down = sorted((x for x in recs if x["change"] < -1e-9), key=lambda x: x["change"])
+    return {"improved": up[:most], "worsened": down[:most], "n_improved": len(up),
+            "n_worsened": len(down), "n_same": len(recs) - len(up) - len(down)}
 
 
 def evaluate_model(ws, model_id: str, variant, rows: list[dict], task: str,
-                   labels: list[str] | None, train_rows: list[dict] | None = None
-                   ) -> tuple[dict, list[bool], list[str]]:
-    """(summary, passed per row, answer per row) for a registered model on `rows`."""
-    if engine_available():
-        from core.evals.engine import evaluate_variant
+                   labels: list[str] | None, scorer: str,
+                   train_rows: list[dict] | None = None) -> tuple[dict, list[dict]]:
+    """(summary, one cell per row in `rows` order) for a registered model, via the engine."""
+    from core.evals.engine import evaluate_variant
+    from core.evals.scorers import ScorerConfig
 
-        result = evaluate_variant(ws, model_id, variant, rows, task=task, labels=labels or [],
-                                  train_rows=train_rows,
-                                  scoring="auto", samples=1, temperature=0.0, seed=0)
-        cells = sorted(result.cells, key=lambda c: _get(c, "row", _get(c, "row_id", 0)))
-        by_row = {_get(c, "row", _get(c, "row_id", None)): c for c in cells}
-        passed, answers = [], []
-        for i, r in enumerate(rows):
-            c = by_row.get(r.get("row_id"), by_row.get(i))
-            passed.append(bool(_get(c, "passed", False)) if c is not None else False)
-            answers.append(str(_get(c, "parsed", "") or "") if c is not None else "")
-        summ = dict(result.summary)
-        summ.setdefault("n", len(rows))
-        return summ, passed, answers
-    from core.models.local import load_backend
-    from core.prompts.variants import render_variant
-
-    spec = ws.registry.get(model_id)
-    backend = load_backend(spec, ws.settings, ws.registry)
-    prompts = [render_variant(variant, r, context=r.get("context", ""), labels=labels)
-               for r in rows]
-    sc = score_backend(backend, prompts, [r["target"] for r in rows], task, labels,
-                       batch_size=ws.settings.batch_size)
-    return summary(sc.passed), sc.passed, sc.answers
-
-
-def _get(obj, key, default=None):
-    if isinstance(obj, dict):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
+    result = evaluate_variant(ws, model_id, variant, rows, task=task, labels=labels or [],
+                              train_rows=train_rows, scoring="auto", samples=1,
+                              temperature=0.0, seed=0, scorer=ScorerConfig(kind=scorer))
+    by_row = {c["row_id"]: c for c in result.cells if c.get("sample", 0) == 0}
+    cells = []
+    for r in rows:
+        c = by_row.get(r["row_id"]) or {}
+        cells.append({"output": str(c.get("output") or ""), "score": float(c.get("score") or 0.0),
+                      "passed": bool(c.get("passed")), "error_kind": c.get("error_kind")})
+    summ = dict(result.summary)
+    summ.setdefault("n", len(rows))
+    return summ, cells
 
 
 def before_after(ws, base_id: str, tuned_id: str, variant, rows: list[dict], task: str,
-                 labels: list[str] | None, progress=None,
+                 labels: list[str] | None, scorer: str, progress=None,
                  train_rows: list[dict] | None = None) -> dict:
-    """Base vs fine-tuned on the same rows and prompt: scores with intervals and flipped rows."""
-    say = progress or (lambda _m: None)
-    say(f"Scoring the base model {base_id} on {len(rows)} test rows")
-    b_sum, b_pass, b_ans = evaluate_model(ws, base_id, variant, rows, task, labels, train_rows)
-    say(f"Scoring the fine-tuned model {tuned_id}")
-    t0 = time.perf_counter()
-    a_sum, a_pass, a_ans = evaluate_model(ws, tuned_id, variant, rows, task, labels, train_rows)
-    out = {"before": {**b_sum, "model_id": base_id}, "after": {**a_sum, "model_id": tuned_id},
-           "flipped": flipped(rows, b_pass, a_pass, b_ans, a_ans),
-           "after_s_per_row": (time.perf_counter() - t0) / max(1, len(rows))}
-    try:
-        from core.evals.stats import mcnemar_exact
+    """Base vs fine-tuned on the same rows, prompt and scorer: scores with intervals, the
+    paired test, every row's two scores, a few rows' outputs and the rows that changed."""
+    from core.evals.stats import compare_paired
 
-        _b, _c, p = mcnemar_exact(b_pass, a_pass)
-        out["p_value"] = p
-    except (ImportError, ValueError, TypeError):
-        pass
-    return out
+    say = progress or (lambda _m: None)
+    say(f"Scoring the base model {base_id} on {len(rows)} test rows ({scorer})")
+    t0 = time.perf_counter()
+    b_sum, b_cells = evaluate_model(ws, base_id, variant, rows, task, labels, scorer, train_rows)
+    t1 = time.perf_counter()
+    say(f"Scoring the fine-tuned model {tuned_id}")
+    a_sum, a_cells = evaluate_model(ws, tuned_id, variant, rows, task, labels, scorer,
+                                    train_rows)
+    n = max(1, len(rows))
+    a_scores, b_scores = [c["score"] for c in a_cells], [c["score"] for c in b_cells]
+    cmp = compare_paired("fine-tuned", a_scores, "base", b_scores)
+    graded = not set(a_scores + b_scores) <= {0.0, 1.0}
+    recs = [_rec(r, b, a) for r, b, a in zip(rows, b_cells, a_cells, strict=True)]
+    return {
+        "before": {**b_sum, "model_id": base_id}, "after": {**a_sum, "model_id": tuned_id},
+        "scorer": scorer, "graded": graded,
+        "flipped": flipped(rows, b_cells, a_cells), "changed": changed(rows, b_cells, a_cells),
+        "samples": recs[:SAMPLES],
+        "rows": [{"row": x["row"], "before_score": x["before_score"],
+                  "after_score": x["after_score"]} for x in recs],
+        "comparison": {k: cmp[k] for k in ("test", "p_value", "diff", "diff_ci_low",
+                                           "diff_ci_high", "significant", "verdict")},
+        "p_value": cmp["p_value"],
+        "before_s_per_row": (t1 - t0) / n, "after_s_per_row": (time.perf_counter() - t1) / n,
+    }

@@ -26,20 +26,17 @@ import math
 import os
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from pathlib import Path
 
 from core.finetune import budget as bud
 from core.finetune.config import FinetuneConfig
-from core.finetune.data import (
-    BatchDataset,
-    Encoder,
-    TrainCollator,
-    prompts_for,
-    sample_indices,
-    token_batches,
-)
+from core.finetune.data import BatchDataset, TrainCollator
+from core.finetune.measure import plan_budget
+from core.finetune.prepare import Prepared, prepare
 from core.hf import loading
+
+__all__ = ["Prepared", "export_merged", "load_model", "prepare", "run_training"]
 
 ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "qkv_proj",
              "c_attn", "Wqkv", "out_proj", "query_key_value")
@@ -177,101 +174,6 @@ def _fail_checkpoint_writes(trainer) -> None:
     trainer._save_checkpoint = full_disk
 
 
-@dataclass
-class Prepared:
-    """A run's data as the Trainer and the callback take it."""
-
-    train: list[list[dict]]  # micro-batches of examples
-    eval: list[list[dict]]  # micro-batches of the fixed validation-loss sample
-    score_sets: dict  # {"val": (prompts, targets), "train": (prompts, targets)}
-
-
-def prepare(cfg: FinetuneConfig, data, tok) -> Prepared:
-    """Examples cut into token-budget micro-batches; the fixed, seeded validation samples."""
-    enc = Encoder(tok)
-    train_prompts = prompts_for(data.variant, data.train, data.labels)
-    eval_prompts = prompts_for(data.variant, data.eval, data.labels)
-    train_ex = enc.examples(train_prompts, data.train.targets)
-    loss_idx = sample_indices(len(data.eval), cfg.eval_sample, cfg.seed)
-    eval_ex = enc.examples([eval_prompts[i] for i in loss_idx],
-                           [data.eval.targets[i] for i in loss_idx])
-    cut = lambda exs: token_batches(exs, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)  # noqa: E731
-    score_sets = {}
-    if cfg.eval_rows:
-        v = sample_indices(len(data.eval), cfg.eval_rows, cfg.seed + 1)
-        score_sets["val"] = ([eval_prompts[i] for i in v], [data.eval.targets[i] for i in v])
-        if cfg.overfit_gap > 0:
-            t = sample_indices(len(data.train), cfg.eval_rows, cfg.seed + 2)
-            score_sets["train"] = ([train_prompts[i] for i in t],
-                                   [data.train.targets[i] for i in t])
-    return Prepared(cut(train_ex), cut(eval_ex) if eval_ex else [], score_sets)
-
-
-def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data, tok,
-                device: str, test_rows: int, known: bud.Speed | None = None
-                ) -> tuple[bud.Budget, bud.Speed]:
-    """Fit the steps into the budget, with the speed an earlier run of these settings
-    measured on this machine (`known`), or else measuring it now on this run's batches."""
-    import random
-
-    import torch
-
-    from core.finetune.scoring import score_backend
-    from core.finetune.trainer import answer_loss
-    from core.models.local import LocalBackend
-
-    rng = random.Random(cfg.seed)
-    mean_tokens = sum(collator.computed(b) for b in prep.train) / max(1, len(prep.train))
-    if known is not None:
-        speed = known
-        step_s = known.step_s(mean_tokens)
-    else:
-        picks = [rng.choice(prep.train) for _ in range(4)]  # a warm-up, then three timed
-        model.train()
-        step_s = bud.measure_steps(model, [collator([b]) for b in picks], lambda m, b: answer_loss(
-            m, {k: v.to(device) for k, v in b.items()})[0]) * bud.STEP_OVERHEAD
-        tokens = sum(collator.computed(b) for b in picks[1:]) / 3
-        # validation loss: forward passes only, timed on one validation batch
-        eval_per_token = step_s / 3 / max(1.0, tokens)
-        if prep.eval:
-            batch = collator([prep.eval[0]])
-            t0 = time.perf_counter()
-            with torch.no_grad():
-                answer_loss(model, {k: v.to(device) for k, v in batch.items()})
-            eval_per_token = ((time.perf_counter() - t0) * bud.STEP_OVERHEAD
-                              / max(1, collator.computed(prep.eval[0])))
-        # scoring speed on a few validation rows: what each evaluation and before/after cost
-        prompts, targets = prep.score_sets.get("val") or (
-            prompts_for(data.variant, data.train.head(16), data.labels), data.train.targets[:16])
-        # a few rows first: they compute the shared prompt prefix that every later row
-        # reuses, as a whole test split does; the next rows' time is then the cost per row
-        warm = min(4, max(0, len(prompts) - 1))
-        n = min(16, len(prompts) - warm)
-        backend = LocalBackend(model, tok, str(device), "measuring")
-        with torch.no_grad():
-            if warm:
-                score_backend(backend, prompts[:warm], targets[:warm], data.task, data.labels)
-            t0 = time.perf_counter()
-            score_backend(backend, prompts[warm:warm + n], targets[warm:warm + n], data.task,
-                          data.labels)
-        speed = bud.Speed(s_per_token=step_s / max(1.0, tokens),
-                          score_s_per_row=(time.perf_counter() - t0) / max(1, n),
-                          eval_s_per_token=eval_per_token)
-        step_s = speed.step_s(mean_tokens)
-    score_row = speed.score_s_per_row
-    eval_each = (speed.eval_s_per_token * sum(collator.computed(b) for b in prep.eval)
-                 + score_row * sum(len(p) for p, _ in prep.score_sets.values()))
-    before_after = 2 * test_rows * score_row if cfg.before_after else 0.0
-    cap = bud.epoch_steps(len(prep.train), cfg.epochs, cfg.grad_accum)
-    spent = time.time() - ctx.started
-    step_s *= cfg.grad_accum
-    steps = bud.budget_steps(cfg.time_budget_min * 60, spent, step_s, before_after, eval_each,
-                             cfg.evaluations, cap)
-    plan = bud.Budget(cfg.time_budget_min * 60, spent, before_after, eval_each,
-                      cfg.evaluations, step_s, steps)
-    return plan, speed
-
-
 def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, device: str,
                  trust_remote_code: bool = False) -> dict:
     """Train, save the best adapter in RUN_DIR/adapter; return what happened."""
@@ -284,17 +186,16 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
     ctx.status(phase="loading model")
     ctx.log(f"loading {cfg.base_model} from {model_path} on {device} (world size {ctx.world_size})")
     model, tok = load_model(model_path, cfg, device, trust_remote_code)
-    prep = prepare(cfg, data, tok)
+    prep = prepare(cfg, data, tok, getattr(model.config, "max_position_embeddings", None))
     collator = TrainCollator(tok.pad_token_id, share_prefix=ctx.world_size == 1)
     timing = {"load_s": round(time.time() - ctx.started, 1)}
     deadline = None
     if cfg.time_budget_min and not cfg.max_steps:
         ctx.status(phase="measuring speed")
         t0 = time.time()
-        test_n = min(cfg.test_rows or len(data.test), len(data.test))
-        known = bud.known_speed(ws, bud.signature(cfg, device))
-        plan, speed = plan_budget(ctx, cfg, model, prep, collator, data, tok, device, test_n,
-                                  known)
+        known = bud.known_speed(ws, bud.signature(cfg, device, task=data.task))
+        plan, speed, decided = plan_budget(ctx, cfg, model, prep, collator, data, tok, device,
+                                           known)
         timing["measure_s"] = round(time.time() - t0, 1)
         if plan.steps < cfg.evaluations:
             # slower than the plan thought (a busy machine?): train the least that still
@@ -307,17 +208,18 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
         # every evaluation also checkpoints: end the run on one, so no step is thrown away
         every = max(1, plan.steps // cfg.evaluations)
         steps = every * min(cfg.evaluations, plan.steps)
-        cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every})
-        ctx.update_config(max_steps=steps, eval_every=every)
+        cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every, **decided})
+        ctx.update_config(max_steps=steps, eval_every=every, **decided)
         deadline = time.time() + 1.05 * (plan.train_s + cfg.evaluations * plan.eval_each_s)
         if ctx.is_main:
-            bud.record_speed(ws, bud.signature(cfg, device), speed)
+            bud.record_speed(ws, bud.signature(cfg, device, task=data.task), speed)
             (run_dir / "budget.json").write_text(json.dumps(
                 {**asdict(plan), "train_s": plan.train_s, "expected_s": plan.expected_s(),
                  "speed": asdict(speed)}, indent=1))
         ctx.log(f"time budget {cfg.time_budget_min:g} min: {plan.steps} steps of about "
                 f"{plan.step_s:.2f} s (measured), evaluation {plan.eval_each_s:.0f} s x "
-                f"{cfg.evaluations}, before/after about {plan.before_after_s:.0f} s")
+                f"{cfg.evaluations}, before/after about {plan.before_after_s:.0f} s on "
+                f"{cfg.test_rows} test rows")
     elif not cfg.eval_every:
         # epochs (or steps) rounded up to whole evaluation intervals: the last step is evaluated
         total = cfg.max_steps or bud.epoch_steps(len(prep.train), cfg.epochs, cfg.grad_accum)
@@ -336,7 +238,7 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
         ctx.log(f"resuming from {resume.name}")
     elif ctx.is_main:
         truncate_metrics(run_dir, 0)  # killed before its first checkpoint: start the curves over
-    cb = RunCallback(ctx, cfg, tok, collator, prep.score_sets, data.task, data.labels, history,
+    cb = RunCallback(ctx, cfg, tok, collator, prep.score_sets, prep.validator, history,
                      deadline=deadline)
     trainer = LadderTrainer(
         model=model, args=training_args(cfg, run_dir, device, eval_ds is not None, ctx.world_size),

@@ -20,7 +20,11 @@ import time
 from pathlib import Path
 
 from core.finetune.config import FinetuneConfig, FinetuneError
+from core.finetune.metric import resolve
+from core.finetune.prepare import engine_rows, test_rows
 from core.jobs.worker import JobContext, run_job
+
+__all__ = ["body", "engine_rows", "main", "model_id_for", "register", "test_rows"]
 
 
 def model_id_for(base_id: str, run_id: str) -> str:
@@ -49,32 +53,14 @@ def register(ws, base_spec, run_id: str, path: str, method: str) -> str:
     return model_id
 
 
-def engine_rows(split) -> list[dict]:
-    """One split's rows in the evaluation engine's row format."""
-    return [{**v, "row_id": split.index[i], "input": v.get("input", ""), "target": t,
-             "context": c}
-            for i, (v, t, c) in enumerate(zip(split.values, split.targets, split.contexts,
-                                              strict=True))]
-
-
-def test_rows(data, limit: int, seed: int = 0) -> list[dict]:
-    """The test split in the evaluation engine's row format; `limit` takes a seeded sample."""
-    from core.finetune.data import sample_indices
-
-    rows = engine_rows(data.test)
-    if not limit or limit >= len(rows):
-        return rows
-    return [rows[i] for i in sorted(sample_indices(len(rows), limit, seed))]
-
-
-def record_measured_speed(ws, cfg, result: dict, device: str) -> None:
+def record_measured_speed(ws, cfg, result: dict, device: str, task: str | None = None) -> None:
     """Keep what this run measured, so the next plan's estimate uses real numbers."""
     from core.finetune import budget as bud
 
     tokens = result.get("computed_tokens") or 0
     if not tokens or not result.get("train_s"):
         return
-    sig = bud.signature(cfg, device)
+    sig = bud.signature(cfg, device, task=task)
     old = bud.known_speed(ws, sig)
     step = result["train_s"] / tokens
     score = result.get("after_s_per_row") or (old.score_s_per_row if old else None)
@@ -98,6 +84,7 @@ def body(ctx: JobContext) -> dict:
     data = load_run_data(ws, cfg, problems)
     if problems:
         raise FinetuneError(" ".join(problems))
+    cfg = cfg.for_task(data.task)  # early_stopping_metric=auto made explicit
     device = pick_device(ws.settings.device)
     ctx.status(phase="preparing the model")
     path = materialize(spec, ws.settings.model_cache, progress=ctx.log)
@@ -111,6 +98,9 @@ def body(ctx: JobContext) -> dict:
     if cfg.export_merged and cfg.method == "lora":
         ctx.status(phase="merging")
         result["merged_path"] = str(export_merged(ws, ctx.run_dir, path))
+    cfg = FinetuneConfig(**ctx.config()).for_task(data.task)  # test_rows a budget decided
+    choice = resolve(cfg.scorer, data.task, list(data.train.targets))
+    result.update(scorer=choice.kind, scorer_why=choice.why)
     rows = test_rows(data, cfg.test_rows, cfg.seed)
     t0 = time.time()
     if cfg.before_after and rows:
@@ -120,12 +110,13 @@ def body(ctx: JobContext) -> dict:
         from core.prompts.variants import Variant
 
         ba = before_after(ws, spec.id, result["model_id"], Variant(**cfg.variant), rows,
-                          data.task, data.labels, progress=ctx.log,
+                          data.task, data.labels, choice.kind, progress=ctx.log,
                           train_rows=engine_rows(data.train))
         result.update(ba)
-        ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')}")
+        ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')} "
+                f"({choice.kind}; {ba['comparison']['verdict']})")
     result["score_s"] = round(time.time() - t0, 1)
-    record_measured_speed(ws, cfg, result, device)
+    record_measured_speed(ws, cfg, result, device, data.task)
     result["wall_s"] = round(time.time() - ctx.started, 1)
     if result.get("train_s") is not None:
         share = (result.get("validate_s", 0) + result["score_s"]) / max(result["wall_s"], 1e-9)

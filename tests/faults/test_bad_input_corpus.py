@@ -113,6 +113,10 @@ CASES = [
     ("finetune: unknown preset", {}, ["finetune", "start", "--data", "toy", "--model", "tiny",
                                       "--preset", "turbo"], []),
     ("finetune: unknown run", {}, ["finetune", "status", "ft-nope"], []),
+    ("finetune: unknown scorer", {}, ["finetune", "start", "--data", "toy", "--model", "tiny",
+                                      "--set", "scorer=bleurt"], ["unknown scorer", "auto"]),
+    ("finetune: judge scorer", {}, ["finetune", "start", "--data", "toy", "--model", "tiny",
+                                    "--set", "scorer=judge"], ["Prompt Lab"]),
     # --- Models page / `ladder models`
     ("models: folder missing", {}, ["models", "add", "m1", "--folder", "/nonexistent/model",
                                     "--hourly-cost", "1"], []),

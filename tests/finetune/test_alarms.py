@@ -46,3 +46,30 @@ def test_early_stopping_patience_and_min_delta():
     s = [{"val_score": x} for x in (0.5, 0.7, 0.7, 0.69)]
     assert alarms.early_stop_state(s, "val_score", 2, 0.0) == (0.7, 2, True)
     assert alarms.early_stop_state(s, "val_score", 0, 0.0)[2] is False  # patience 0 = off
+
+
+def test_free_text_underfitting_follows_the_loss_trend_not_its_level():
+    text = dict(task="free_text", underfit_min_drop=0.02, underfit_window=2)
+    # the run the issue reported: 1.66 / 1.52 is an ordinary text loss while it still falls
+    falling = curve([1.90, 1.70, 1.52], [2.00, 1.80, 1.66])
+    assert kinds(falling, **text) == []
+    assert kinds(falling, underfit_loss=1.0) == ["underfitting"]  # labels: the level decides
+    stalled = curve([1.60, 1.59, 1.585], [1.70, 1.69, 1.68])
+    [under] = alarms.check(stalled, **text)
+    assert under.kind == "underfitting" and "`lr`" in under.message and "lora_r" in under.knobs
+    assert "fell 1.2%" in under.message and "0.9%" in under.message
+    assert kinds(stalled, **{**text, "underfit_min_drop": 0.005}) == []
+    assert kinds(stalled[:2], **text) == []  # too early
+    # a low plateau is flat too, but a falling one at any level is learning
+    assert kinds(curve([0.40, 0.30, 0.22], [0.45, 0.33, 0.25]), **text) == []
+    # validation rising is overfitting's alarm, not underfitting's
+    assert "underfitting" not in kinds(curve([1.50, 1.50, 1.51], [1.7, 1.7, 1.7]), **text)
+    # the interval's mean training loss is used where recorded (one step's loss is noisy)
+    noisy = curve([1.60, 1.59, 1.585], [1.70, 1.69, 1.40])  # the last step was an easy batch
+    assert kinds(noisy, **text) == []
+    for h, avg in zip(noisy, (1.70, 1.69, 1.68), strict=True):
+        h["train_loss_avg"] = avg
+    assert kinds(noisy, **text) == ["underfitting"]
+    # classification keeps the level rule
+    assert kinds(stalled, task="classification", underfit_loss=1.0) == ["underfitting"]
+    assert kinds(curve([0.30, 0.30, 0.30], [0.3, 0.3, 0.3]), task="classification") == []
