@@ -300,17 +300,21 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--only", default="e2e,dialogsum")
     pr.add_argument("--rows", type=int, default=100)
     pr.add_argument("--skip-balanced", action="store_true")
+    pr.add_argument("--balanced", default=None,
+                    help="comma-separated datasets that also run Balanced (default: all)")
     pr.add_argument("--skip-finetune", action="store_true")
     pr.add_argument("--no-write", action="store_true", help="print, leave RESULTS.md alone")
     a = p.parse_args(argv)
     if a.cmd == "prepare":
         prepare(a.raw, a.out)
         return 0
-    presets = [] if a.skip_finetune else ["quick"] + ([] if a.skip_balanced else ["balanced"])
     body = []
     for name in [x for x in a.only.split(",") if x]:
+        balanced = not a.skip_balanced and (a.balanced is None or name in a.balanced.split(","))
+        presets = [] if a.skip_finetune else ["quick"] + (["balanced"] if balanced else [])
         body += run_dataset(name, a.data, a.rows, presets)
-    flags = " ".join(f for f, on in (("--skip-balanced", a.skip_balanced),
+    flags = " ".join(f for f, on in ((f"--balanced {a.balanced}", a.balanced),
+                                     ("--skip-balanced", a.skip_balanced),
                                      ("--skip-finetune", a.skip_finetune)) if on)
     body.append(f"Command: `python bench/generative.py run --data DATA --only {a.only} "
                 f"--rows {a.rows} {flags}`; load average at the end {os.getloadavg()[0]:.2f}.")

@@ -313,7 +313,9 @@ def compare_tab(runs):
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch")
 
 
-tab_new, tab_runs, tab_cmp = st.tabs(["New run", "Runs", "Compare runs"])
+# keyed: the tab a user chose survives the reruns a live run triggers (it ending, polling)
+tab_new, tab_runs, tab_cmp = st.tabs(["New run", "Runs", "Compare runs"], key="ft_view",
+                                     on_change="rerun")
 runs = service.list_runs(ws)
 with tab_new:
     new_run_tab()

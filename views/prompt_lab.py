@@ -35,7 +35,8 @@ if dataset is None:
 set_id = pstore.get_or_create_set(ws, f"{dataset['name']} prompts", dataset["name"])
 variants = pstore.current_variants(ws, set_id)
 
-tab_edit, tab_run, tab_results = st.tabs(["Variants", "Run", "Results"])
+tab_edit, tab_run, tab_results = st.tabs(["Variants", "Run", "Results"], key="pl_view",
+                                        on_change="rerun")  # kept across a run's reruns
 
 with tab_edit:
     if not variants:

@@ -167,10 +167,8 @@ def test_whole_ladder_walkthrough(walk_server, browser, ws):
     tab(page, "Runs")
     page.get_by_text(re.compile(r"step \d+ of \d+")).first.wait_for(timeout=LONG)
     shot("finetune-live")
-    # the page reruns when the run ends, which may show the first tab again
-    page.get_by_text(f"{run_id}: succeeded").wait_for(state="attached", timeout=LONG)
-    tab(page, "Runs")
-    page.get_by_text(f"{run_id}: succeeded").wait_for()
+    # the page reruns when the run ends and keeps the Runs tab the user chose
+    page.get_by_text(f"{run_id}: succeeded").wait_for(timeout=LONG)
     page.get_by_text("Before / after on the test split").wait_for(timeout=LONG)
     shot("finetune-finished")
 
