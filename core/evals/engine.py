@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from core.evals import scorers as sc
 from core.evals.config import EvalConfig
+from core.evals.errors import EvalError
 from core.evals.generation import check_max_new_tokens, generation_params, model_context
 from core.evals.rows import EvalRows, fixed_examples, load_rows, references
 from core.evals.store import (
@@ -35,10 +36,6 @@ from core.models.classifier import fingerprint
 from core.prompts.variants import Variant, render_variant
 
 Progress = Callable[[int, int, float | None], None]  # done, total, eta seconds
-
-
-class EvalError(Exception):
-    """An evaluation cannot run; the message says what to fix."""
 
 
 @dataclass

@@ -12,6 +12,8 @@ import time
 
 import pandas as pd
 
+from core.evals.errors import EvalError
+
 CELL_COLUMNS = ("run_id", "model_id", "variant", "row_id", "sample", "cache_key", "output",
                 "parsed", "score", "passed", "error_kind", "input_tokens", "output_tokens",
                 "latency_s", "cost_usd", "cached")
@@ -32,8 +34,6 @@ def create_run_row(ws, name: str, cfg, version_hash: str, total: int) -> int:
 def get_run(ws, run_id: int) -> dict:
     rows = ws.db.query("SELECT * FROM eval_runs WHERE id = ?", (run_id,))
     if not rows:
-        from core.evals.engine import EvalError
-
         raise EvalError(f"there is no evaluation run {run_id}; list runs with the Prompt Lab "
                         "page or `ladder eval --help`.")
     d = dict(rows[0])
