@@ -85,11 +85,15 @@ def leaderboard_view(ws, run_id: int, export_key: str | None = None,
         st.info("No results yet: the first cells appear as soon as the run computes them.")
         return board
     many_models = len({e["model"] for e in board}) > 1
-    df = pd.DataFrame(board)
+    # corpus-level figures (corpus BLEU, chrF) and a second metric (ROUGE-L beside chrF)
+    extra = [{**(e.get("corpus") or {}), **(e.get("beside") or {})} for e in board]
+    extra_cols = list(dict.fromkeys(k for x in extra for k in x))
+    df = pd.DataFrame([{**e, **x} for e, x in zip(board, extra, strict=True)])
     show = ["model"] if many_models else []
-    show += ["name", "n", "score", "ci_low", "ci_high", "consistency", "invalid_rate",
-             "latency_p50_ms", "latency_p95_ms", "throughput_rows_s", "input_tokens_mean",
-             "output_tokens_mean", "cost_per_1k_usd"] + (["mae"] if "mae" in df else [])
+    show += ["name", "n", "score", "ci_low", "ci_high", *extra_cols, "consistency",
+             "invalid_rate", "latency_p50_ms", "latency_p95_ms", "throughput_rows_s",
+             "input_tokens_mean", "output_tokens_mean", "cost_per_1k_usd"] + (
+        ["mae"] if "mae" in df else [])
     st.dataframe(
         df[show], hide_index=True, width="stretch",
         column_config={
@@ -107,6 +111,9 @@ def leaderboard_view(ws, run_id: int, export_key: str | None = None,
             "input_tokens_mean": st.column_config.NumberColumn("in tokens", format="%.0f"),
             "output_tokens_mean": st.column_config.NumberColumn("out tokens", format="%.1f"),
             "cost_per_1k_usd": st.column_config.NumberColumn("$ / 1k requests", format="%.4f"),
+            **{c: st.column_config.NumberColumn(c.replace("_", " "), format="%.3f"
+                                                if c in ("rouge_l", "token_f1") else "%.1f")
+               for c in extra_cols},
         })
     if show_scorer:
         st.caption(scorer_note(ws, run_id))

@@ -30,6 +30,20 @@ def tiny_data(ws, tmp_path):
     return "tiny"
 
 
+def free_text_dataset(ws, path, name: str, columns: tuple[str, str], pairs) -> str:
+    """Import (input, target) pairs as a free-text dataset with a 75/25 train/test split."""
+    from core.datasets import service
+
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        w.writerows(pairs)
+    service.import_file(ws, path, name=name, input_col=columns[0], target_col=columns[1],
+                        task="free_text")
+    service.split(ws, name, val=0.0, test=0.25, seed=0)
+    return name
+
+
 @pytest.fixture
 def tiny_model(ws, tmp_path):
     from core.models.registry import build_spec

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-
 import pytest
 
 from core.evals.config import EvalConfig
@@ -13,24 +11,14 @@ from core.evals.store import cells_frame
 from core.evals.summary import leaderboard
 from core.models.registry import build_spec
 from core.prompts.variants import Variant
-from tests.evals.conftest import tiny_model  # noqa: F401  (fixture)
+from tests.evals.conftest import free_text_dataset, tiny_model  # noqa: F401  (fixture)
 from tests.fake_openai import FakeOpenAIServer
 
 
 @pytest.fixture
 def answers(ws, tmp_path):
-    from core.datasets import service
-
-    path = tmp_path / "qa.csv"
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["question", "answer"])
-        for i in range(20):
-            w.writerow([f"question {i} : what colour is the sky", f"the sky is blue {i}"])
-    service.import_file(ws, path, name="qa", input_col="question", target_col="answer",
-                        task="free_text")
-    service.split(ws, "qa", val=0.0, test=0.25, seed=0)
-    return "qa"
+    return free_text_dataset(ws, tmp_path / "qa.csv", "qa", ("question", "answer"), [
+        (f"question {i} : what colour is the sky", f"the sky is blue {i}") for i in range(20)])
 
 
 @pytest.mark.slow

@@ -3,7 +3,6 @@ repetition control per variant, and max_new_tokens checked against the model's c
 
 from __future__ import annotations
 
-import csv
 import math
 
 import numpy as np
@@ -16,7 +15,7 @@ from core.evals.rows import EvalRows
 from core.evals.store import cells_frame, list_runs
 from core.models.base import ChatPrompt
 from core.prompts.variants import Variant
-from tests.evals.conftest import tiny_data, tiny_model  # noqa: F401  (fixtures)
+from tests.evals.conftest import free_text_dataset, tiny_data, tiny_model  # noqa: F401  (fixtures)
 
 V = Variant(name="v", template="{input}")
 
@@ -89,18 +88,9 @@ def test_the_cell_key_follows_the_decoding_settings():
 
 @pytest.fixture
 def descriptions(ws, tmp_path):
-    from core.datasets import service
-
-    path = tmp_path / "desc.csv"
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["item", "text"])
-        for i in range(20):
-            w.writerow([f"a b c {i}", f"the sky is blue and the cat is red {'a b ' * (i % 4)}"])
-    service.import_file(ws, path, name="desc", input_col="item", target_col="text",
-                        task="free_text")
-    service.split(ws, "desc", val=0.0, test=0.25, seed=0)
-    return "desc"
+    return free_text_dataset(ws, tmp_path / "desc.csv", "desc", ("item", "text"), [
+        (f"a b c {i}", f"the sky is blue and the cat is red {'a b ' * (i % 4)}")
+        for i in range(20)])
 
 
 def test_a_free_text_run_decodes_with_the_generation_params(ws, descriptions, tiny_model):  # noqa: F811
