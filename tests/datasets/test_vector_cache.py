@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core import datasets, embeddings
-from core.datasets import quality
+from core.datasets import vector_cache
 from core.datasets import versions as store
 from tests.datasets.conftest import SAMPLE
 
@@ -13,7 +13,7 @@ pytestmark = pytest.mark.slow  # loads MiniLM
 
 
 def _report(ws):
-    quality._vectors.clear()  # what a new process (CLI, restarted server) starts with
+    vector_cache._vectors.clear()  # what a new process (CLI, restarted server) starts with
     before = embeddings.stats()["texts"]
     _, rep = datasets.report(ws, "tickets")
     return rep, embeddings.stats()["texts"] - before
@@ -40,7 +40,7 @@ def test_second_report_on_a_version_embeds_nothing(ws):
 
     # a fix on the same version reuses the vectors too
     before = embeddings.stats()["texts"]
-    quality._vectors.clear()
+    vector_cache._vectors.clear()
     datasets.fix(ws, "tickets", drop_leakage=True)
     assert embeddings.stats()["texts"] == before
 
