@@ -176,6 +176,14 @@ def evaluate(ws, name: str, models: list[str], vs: list, rows: int) -> tuple[int
     return run_id, time.time() - t0
 
 
+def looping_rate(ws, run_id: int, model: str, variant: str) -> float:
+    from core.evals.store import cells_frame
+
+    c = cells_frame(ws, run_id)
+    c = c[(c["model_id"] == model) & (c["variant"] == variant)]
+    return float((c["error_kind"] == "looping").mean()) if len(c) else 0.0
+
+
 def outputs_of(ws, run_id: int) -> dict[tuple[str, str], dict[int, str]]:
     from core.evals.store import cells_frame
 
@@ -186,32 +194,51 @@ def outputs_of(ws, run_id: int) -> dict[tuple[str, str], dict[int, str]]:
     return out
 
 
+FINISHED = ("succeeded", "stopped_early")
+
+
 def finetune(ws, name: str, preset: str, variant) -> dict:
+    """Run a preset (or, in a kept workspace, re-read the finished run of that preset):
+    wall time from the call to the before/after result, what it saw, where its time went."""
     from core.finetune import build_config
-    from core.finetune.service import get_run, start
+    from core.finetune.service import get_run, list_runs, start
     from core.jobs.files import read_json
 
-    t0 = time.time()
-    started = start(ws, build_config(MODEL, name, preset, {"variant": variant.model_dump()}))
-    while get_run(ws, started.run_id)["status"] in ("queued", "running"):
-        time.sleep(5)
-    rec = get_run(ws, started.run_id)
+    done = [r for r in list_runs(ws) if r["status"] in FINISHED
+            and r["config"].get("preset") == preset and r["dataset"] == name]
+    if done:
+        rec = done[0]
+        wall, estimate = rec["finished_at"] - rec["created_at"], None
+    else:
+        t0 = time.time()
+        started = start(ws, build_config(MODEL, name, preset, {"variant": variant.model_dump()}))
+        while get_run(ws, started.run_id)["status"] in ("queued", "running"):
+            time.sleep(5)
+        rec = get_run(ws, started.run_id)
+        wall, estimate = time.time() - t0, started.plan.estimate.seconds
     res = read_json(Path(rec["run_dir"]) / "results.json") or {}
-    return {"preset": preset, "wall_s": time.time() - t0, "status": rec["status"],
+    return {"preset": preset, "wall_s": wall, "status": rec["status"],
             "model_id": rec.get("model_id"), "examples": res.get("examples_seen"),
             "epochs": res.get("epochs_seen"), "share": res.get("validate_score_share"),
-            "estimate_s": started.plan.estimate.seconds, "before": rec.get("before"),
-            "after": rec.get("after"), "error": rec.get("error")}
+            "estimate_s": estimate, "before": rec.get("before"), "after": rec.get("after"),
+            "error": rec.get("error"), "train_s": res.get("train_s"),
+            "validate_s": res.get("validate_s"), "score_s": res.get("score_s"),
+            "run_id": rec["run_id"]}
 
 
-def run_dataset(name: str, data_dir: Path, rows: int, presets: list[str]) -> list[str]:
+def run_dataset(name: str, data_dir: Path, rows: int, presets: list[str],
+                home: Path | None = None) -> list[str]:
+    from core.datasets.versions import list_datasets
     from core.evals.rows import load_rows
     from core.evals.summary import dynamic_gains, leaderboard
     from core.workspace import open_workspace
 
-    os.environ["LADDER_HOME"] = tempfile.mkdtemp(prefix=f"bench-gen-{name}-")
+    # a kept workspace (--home) re-reads every prompted cell from the evaluation cache
+    os.environ["LADDER_HOME"] = str(home / name) if home else tempfile.mkdtemp(
+        prefix=f"bench-gen-{name}-")
     ws = open_workspace()
-    import_dataset(ws, name, data_dir)
+    if not any(d["name"] == name for d in list_datasets(ws)):
+        import_dataset(ws, name, data_dir)
     d = DATASETS[name]
     vs = variants(name)
     run_id, secs = evaluate(ws, name, [MODEL], vs, rows)
@@ -233,10 +260,10 @@ def run_dataset(name: str, data_dir: Path, rows: int, presets: list[str]) -> lis
         e = board[v.name]
         add(f"prompted: {v.name}", [outs[(MODEL, v.name)][i] for i in ids],
             {"score": e["score"], "ci": (e["ci_low"], e["ci_high"]),
-             "looping": e.get("looping_rate"), "seconds": secs / len(vs)})
+             "looping": looping_rate(ws, run_id, MODEL, v.name), "seconds": secs / len(vs)})
     for preset in presets:
         ft = finetune(ws, name, preset, vs[0])
-        if ft["status"] != "done" or not ft["model_id"]:
+        if ft["status"] not in FINISHED or not ft["model_id"]:
             table.append({"what": f"fine-tuned, {preset}", "error": ft["error"], **ft})
             continue
         rid, _ = evaluate(ws, name, [ft["model_id"]], [vs[0]], rows)
@@ -244,7 +271,7 @@ def run_dataset(name: str, data_dir: Path, rows: int, presets: list[str]) -> lis
         add(f"fine-tuned, {preset} preset (LoRA), zero-shot prompt",
             [outputs_of(ws, rid)[(ft["model_id"], vs[0].name)][i] for i in ids],
             {"score": e["score"], "ci": (e["ci_low"], e["ci_high"]),
-             "looping": e.get("looping_rate"), **ft})
+             "looping": looping_rate(ws, rid, ft["model_id"], vs[0].name), **ft})
     base = {r["input"].strip(): r["output"] for r in
             csv.DictReader((data_dir / d["baseline"]).open(encoding="utf-8"))}
     add("published system's outputs on the same inputs",
@@ -257,8 +284,8 @@ def render(name: str, d: dict, table: list[dict], gains: list[dict], rows: int,
     metrics = list(d["metrics"])
     scorer = next(iter(board.values())).get("scorer", "auto") if board else "auto"
     head = ["method"] + [m.replace("_", "-").upper() for m in metrics] + [
-        f"product score ({scorer}, 95% CI)", "looping", "time", "examples seen",
-        "validation + scoring"]
+        f"product score ({scorer}, 95% CI)", "looping", "time", "of it training",
+        "examples seen", "validation + scoring"]
     lines = [f"**{name}** ({rows} test inputs, seeded sample; the same inputs in every row)", "",
              "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
 
@@ -277,11 +304,11 @@ def render(name: str, d: dict, table: list[dict], gains: list[dict], rows: int,
         share = "-" if r.get("share") is None else f"{100 * r['share']:.0f}%"
         t = r.get("wall_s", r.get("seconds"))
         lines.append("| " + " | ".join([r["what"]] + [f"{r[m]:.1f}" for m in metrics] + [
-            score, loop, minutes(t), seen, share]) + " |")
+            score, loop, minutes(t), minutes(r.get("train_s")), seen, share]) + " |")
     if d["published"]:
         who, nums = d["published"]
         lines.append("| published: " + who + " | " + " | ".join(
-            f"{nums[m]:.2f}" if m in nums else "" for m in metrics) + " |" + " |" * 5)
+            f"{nums[m]:.2f}" if m in nums else "" for m in metrics) + " |" + " |" * 6)
     lines.append("")
     for g in gains:
         lines.append(f"- {g['dynamic']} against {g['static']} on {g['rows']} paired inputs: "
@@ -303,6 +330,8 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--balanced", default=None,
                     help="comma-separated datasets that also run Balanced (default: all)")
     pr.add_argument("--skip-finetune", action="store_true")
+    pr.add_argument("--home", type=Path, default=None,
+                    help="keep each dataset's workspace in HOME/NAME and reuse it")
     pr.add_argument("--no-write", action="store_true", help="print, leave RESULTS.md alone")
     a = p.parse_args(argv)
     if a.cmd == "prepare":
@@ -312,7 +341,7 @@ def main(argv: list[str] | None = None) -> int:
     for name in [x for x in a.only.split(",") if x]:
         balanced = not a.skip_balanced and (a.balanced is None or name in a.balanced.split(","))
         presets = [] if a.skip_finetune else ["quick"] + (["balanced"] if balanced else [])
-        body += run_dataset(name, a.data, a.rows, presets)
+        body += run_dataset(name, a.data, a.rows, presets, a.home)
     flags = " ".join(f for f, on in ((f"--balanced {a.balanced}", a.balanced),
                                      ("--skip-balanced", a.skip_balanced),
                                      ("--skip-finetune", a.skip_finetune)) if on)
