@@ -27,7 +27,8 @@ import pytest
 from core.cli import main
 from core.datasets import load_sample
 from core.evals.config import EvalConfig
-from core.evals.engine import build_prompts, params_for
+from core.evals.engine import build_prompts
+from core.evals.generation import generation_params, model_context
 from core.evals.rows import load_rows
 from core.evals.store import cells_frame, get_run
 from core.models.packaged import locate_gguf
@@ -127,7 +128,8 @@ def _check_cells_against_server(ws, url: str, run_id: int, model: str) -> None:
     assert len(cells) == len(data.rows) == LIMIT
     for row, prompt in zip(data.rows, prompts, strict=True):
         cell = cells.loc[row["row_id"]]
-        usage = _server_usage(url, prompt, params_for(cfg, 0))
+        usage = _server_usage(url, prompt, generation_params(
+            cfg, data, variant, 0, context=model_context(ws, model)))
         assert cell["input_tokens"] == usage["prompt_tokens"]
         assert cell["output_tokens"] == usage["completion_tokens"]
         assert cell["output"] == usage["text"].strip()
