@@ -34,12 +34,14 @@ from functools import lru_cache
 
 import numpy as np
 
+from core.errors import LadderError
+
 DIM = 384
 MODEL_NAME = "all-MiniLM-L6-v2"
 _lock = threading.Lock()
 
 
-class EmbeddingError(Exception):
+class EmbeddingError(LadderError):
     """The embedding model could not be loaded; the message says how to fix it."""
 
 

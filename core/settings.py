@@ -15,8 +15,10 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.errors import LadderError
 
-class WorkspaceError(Exception):
+
+class WorkspaceError(LadderError):
     """The workspace folder cannot be used (a file, not writable); the message says the fix."""
 
 

@@ -8,7 +8,6 @@ a traceback is shown only with LADDER_DEBUG=1.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -18,10 +17,8 @@ from core.cli import eval as eval_cmd
 from core.cli import finetune as finetune_cmd
 from core.cli import kb as kb_cmd
 from core.cli import models as models_cmd
-
-
-class CliError(Exception):
-    """A user-facing error; exit code 2 for usage problems, 1 otherwise."""
+from core.cli.output import CliError, emit  # noqa: F401  (the public names of the CLI)
+from core.errors import LadderError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,14 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
     compare_cmd.register(sub)
     kb_cmd.register(sub)
     return parser
-
-
-def emit(data, as_json: bool, text: str | None = None) -> None:
-    if as_json:
-        json.dump(data, sys.stdout, indent=2, default=str)
-        sys.stdout.write("\n")
-    elif text is not None:
-        print(text)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -106,41 +95,8 @@ def _closed_pipe() -> int:
 
 
 def _known_errors() -> tuple[type[Exception], ...]:
+    """Errors whose message is meant for the user: every LadderError, and a settings model's
+    validation error (one line per field)."""
     from pydantic import ValidationError
 
-    from core.compare.service import CompareError
-    from core.datasets.errors import DatasetError
-    from core.embeddings import EmbeddingError
-    from core.evals.engine import EvalError
-    from core.evals.export import ExportError
-    from core.finetune.config import FinetuneError
-    from core.jobs.runner import JobError
-    from core.models.base import ModelError
-    from core.prompts.files import PromptsFileError
-    from core.prompts.template import TemplateError
-    from core.retrieval.errors import RetrievalError
-    from core.settings import WorkspaceError
-    from core.store import StoreError
-
-    return (
-        CliError,
-        ModelError,
-        StoreError,
-        DatasetError,
-        EmbeddingError,
-        EvalError,
-        ExportError,
-        CompareError,
-        ValidationError,
-        PromptsFileError,
-        TemplateError,
-        FinetuneError,
-        JobError,
-        RetrievalError,
-        WorkspaceError,
-        OSError,
-    )
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return LadderError, ValidationError

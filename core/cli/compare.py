@@ -7,6 +7,7 @@ import sys
 from core.cli.args import non_negative_float as _non_negative_float
 from core.cli.args import positive_float as _positive_float
 from core.cli.args import positive_int as _positive_int
+from core.cli.output import CliError, emit
 
 
 def register(sub) -> None:
@@ -48,7 +49,6 @@ def _progress(done: int, total: int, eta: float | None) -> None:
 
 
 def cmd_compare(args) -> int:
-    from core.cli import CliError, emit
     from core.compare.decision import Requirements
     from core.compare.service import check_prices, comparison_config
     from core.evals.engine import run_eval
@@ -98,7 +98,6 @@ def cmd_compare(args) -> int:
 def cmd_report(args) -> int:
     from pathlib import Path
 
-    from core.cli import CliError
     from core.compare.decision import Requirements
     from core.report.export import write_report
     from core.workspace import open_workspace

@@ -6,6 +6,7 @@ import sys
 
 from core.cli.args import positive_int as _positive_int
 from core.cli.args import workspace as _ws
+from core.cli.output import emit
 
 
 def register(sub) -> None:
@@ -109,7 +110,6 @@ def _vrec(v) -> dict:
 
 def cmd_import(args) -> int:
     from core import datasets
-    from core.cli import emit
 
     ws = _ws()
     res = datasets.import_file(ws, args.path, name=args.name, input_col=args.input_col,
@@ -153,7 +153,6 @@ def _split_lines(sp) -> list[str]:
 
 def cmd_list(args) -> int:
     from core import datasets
-    from core.cli import emit
 
     items = datasets.list_datasets(_ws())
     lines = [f"{'name':<24} {'version':<8} {'rows':>8}  {'task':<15} {'split':<6} input -> target"]
@@ -169,7 +168,6 @@ def cmd_list(args) -> int:
 
 def cmd_show(args) -> int:
     from core import datasets
-    from core.cli import emit
 
     ws = _ws()
     vs = datasets.list_versions(ws, args.name)
@@ -191,7 +189,6 @@ def cmd_show(args) -> int:
 
 def cmd_report(args) -> int:
     from core import datasets
-    from core.cli import emit
 
     ws = _ws()
     v, rep = datasets.report(ws, args.name, args.version, threshold=args.threshold,
@@ -228,7 +225,6 @@ def report_text(rep: dict) -> str:
 
 def cmd_split(args) -> int:
     from core import datasets
-    from core.cli import emit
 
     v, sp = datasets.split(_ws(), args.name, args.val, args.test, args.seed, args.version)
     kept = [s for s in sp.given if s != "train"]
@@ -243,7 +239,6 @@ def cmd_split(args) -> int:
 
 def cmd_fix(args) -> int:
     from core import datasets
-    from core.cli import emit
 
     res = datasets.fix(_ws(), args.name, drop_duplicates=args.drop_duplicates,
                        drop_empty=args.drop_empty, drop_leakage=args.drop_leakage,

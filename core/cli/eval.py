@@ -13,6 +13,7 @@ import sys
 
 from core.cli.args import non_negative_float as _non_negative_float
 from core.cli.args import positive_int as _positive_int
+from core.cli.output import CliError, emit
 
 
 def register(sub) -> None:
@@ -70,7 +71,6 @@ def _progress(done: int, total: int, eta: float | None) -> None:
 
 
 def cmd_eval(args) -> int:
-    from core.cli import CliError, emit
     from core.evals.config import EvalConfig
     from core.evals.engine import run_eval
     from core.evals.scorers import ScorerConfig
@@ -144,7 +144,6 @@ def _export(ws, run_id: int, path: str) -> dict:
 
 
 def cmd_export(args) -> int:
-    from core.cli import emit
     from core.cli.args import workspace
     from core.evals.export import check_path
 

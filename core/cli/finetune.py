@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from core.cli.args import workspace as _ws
+from core.cli.output import emit
 
 
 def register(sub) -> None:
@@ -120,7 +121,6 @@ def _follow(ws, run_id: str, quiet: bool) -> dict:
 
 
 def cmd_start(args) -> int:
-    from core.cli import emit
     from core.finetune import build_config, parse_sets, service
 
     cfg = build_config(args.model, args.data, args.preset, parse_sets(args.sets))
@@ -139,7 +139,6 @@ def cmd_start(args) -> int:
 
 
 def cmd_status(args) -> int:
-    from core.cli import emit
     from core.finetune import service
 
     rec = service.get_run(_ws(), args.run)
@@ -148,7 +147,6 @@ def cmd_status(args) -> int:
 
 
 def cmd_list(args) -> int:
-    from core.cli import emit
     from core.finetune import service
 
     ws = _ws()
@@ -169,7 +167,6 @@ def cmd_list(args) -> int:
 
 def cmd_cancel(args) -> int:
     from core import jobs
-    from core.cli import emit
     from core.finetune import service
 
     ws = _ws()
@@ -181,7 +178,6 @@ def cmd_cancel(args) -> int:
 
 def cmd_resume(args) -> int:
     from core import jobs
-    from core.cli import emit
     from core.finetune import service
 
     ws = _ws()
@@ -193,7 +189,6 @@ def cmd_resume(args) -> int:
 
 
 def cmd_settings(args) -> int:
-    from core.cli import emit
     from core.finetune.config import PRESETS, FinetuneConfig
 
     rows = []

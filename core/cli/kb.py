@@ -11,6 +11,7 @@ import argparse
 import sys
 
 from core.cli.args import workspace as _ws
+from core.cli.output import emit
 
 
 def register(sub) -> None:
@@ -117,7 +118,6 @@ def _progress(quiet: bool):
 
 def cmd_create(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     kb = retrieval.create_kb(_ws(), args.name, _settings(args, retrieval.ChunkSettings()))
     emit(kb.record(), args.json, f"Created knowledge base '{kb.name}' ({kb.chunk.label()}). "
@@ -127,7 +127,6 @@ def cmd_create(args) -> int:
 
 def cmd_add(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     kb = retrieval.open_kb(_ws(), args.name)
     results = retrieval.add_files(kb, args.paths, _settings(args, kb.chunk),
@@ -143,7 +142,6 @@ def cmd_add(args) -> int:
 
 def cmd_list(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     ws = _ws()
     if args.name:
@@ -167,7 +165,6 @@ def cmd_list(args) -> int:
 
 def cmd_search(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     kb = retrieval.open_kb(_ws(), args.name)
     hits = retrieval.search(kb, args.query, args.k, threshold=args.threshold,
@@ -187,7 +184,6 @@ def _short(text: str, n: int = 160) -> str:
 
 def cmd_delete_doc(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     kb = retrieval.open_kb(_ws(), args.name)
     removed = retrieval.delete_document(kb, args.document)
@@ -198,7 +194,6 @@ def cmd_delete_doc(args) -> int:
 
 def cmd_reindex(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     kb = retrieval.open_kb(_ws(), args.name)
     kb = retrieval.reindex(kb, _settings(args, kb.chunk), _progress(args.json))
@@ -211,7 +206,6 @@ def cmd_reindex(args) -> int:
 
 def cmd_recall(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     rep = retrieval.recall_check(retrieval.open_kb(_ws(), args.name), args.sample, args.k)
     emit(rep, args.json, f"recall@{rep['k']} = {rep['recall']:.3f} on {rep['sample']} queries "
@@ -221,7 +215,6 @@ def cmd_recall(args) -> int:
 
 def cmd_ef_search(args) -> int:
     from core import retrieval
-    from core.cli import emit
 
     kb = retrieval.set_ef_search(retrieval.open_kb(_ws(), args.name), args.value)
     emit(kb.record(), args.json, f"ef_search of '{kb.name}' is now {kb.ef_search}.")

@@ -7,6 +7,7 @@ import sys
 from core.cli.args import non_negative_float as _non_negative_float
 from core.cli.args import positive_int as _positive_int
 from core.cli.args import workspace as _ws
+from core.cli.output import CliError, emit
 
 
 def register(sub) -> None:
@@ -95,7 +96,6 @@ def spec_record(spec) -> dict:
 
 
 def cmd_list(args) -> int:
-    from core.cli import emit
 
     ws = _ws()
     specs = ws.registry.list()
@@ -110,7 +110,6 @@ def cmd_list(args) -> int:
 
 
 def cmd_add(args) -> int:
-    from core.cli import CliError, emit
     from core.models.registry import build_spec
 
     if args.data and not args.classifier:
@@ -142,7 +141,6 @@ def cmd_add(args) -> int:
 
 
 def _add_classifier(args) -> int:
-    from core.cli import CliError, emit
     from core.models.classifier import DEFAULT_HOURLY_COST, add_classifier
 
     if not args.data:
@@ -180,7 +178,6 @@ def _verifier(kind: str):
 
 
 def cmd_edit(args) -> int:
-    from core.cli import emit
 
     ws = _ws()
     spec = ws.registry.update(
@@ -213,7 +210,6 @@ def cmd_generate(args) -> int:
 
 
 def _run_one(model_id, prompt, system, params, as_json, purpose) -> int:
-    from core.cli import CliError, emit
     from core.models.base import ChatPrompt, GenerationParams
     from core.models.service import generate
 

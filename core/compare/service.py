@@ -12,13 +12,14 @@ from __future__ import annotations
 import math
 
 from core.compare.cost import Option, finetune_one_time_cost
+from core.errors import LadderError
 from core.evals.config import EvalConfig
 from core.evals.store import cells_frame, get_run
 from core.evals.summary import leaderboard, row_results
 from core.prompts.variants import Variant
 
 
-class CompareError(Exception):
+class CompareError(LadderError):
     """A comparison cannot run; the message says what to fix."""
 
 

@@ -8,6 +8,8 @@ before anything is written, so a raised error leaves the workspace unchanged.
 
 from __future__ import annotations
 
+from core.errors import LadderError
 
-class DatasetError(Exception):
+
+class DatasetError(LadderError):
     """A user-facing data problem; the message names the problem and the fix."""

@@ -25,6 +25,7 @@ import math
 from pathlib import Path
 
 from core.datasets.export import escape_cell
+from core.errors import LadderError
 
 COLUMNS = ("run_id", "model", "variant", "row_id", "sample", "input", "reference", "references",
            "output", "parsed", "score", "passed", "error_kind", "input_tokens", "output_tokens",
@@ -33,7 +34,7 @@ TEXT_COLUMNS = ("model", "variant", "input", "reference", "output", "parsed", "e
 FORMATS = {".csv": "csv", ".jsonl": "jsonl"}
 
 
-class ExportError(Exception):
+class ExportError(LadderError):
     """Rows cannot be exported; the message says what to fix."""
 
 

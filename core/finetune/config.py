@@ -17,8 +17,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.errors import LadderError
 
-class FinetuneError(Exception):
+
+class FinetuneError(LadderError):
     """A run cannot be configured or started; the message says what to change."""
 
 

@@ -25,6 +25,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.errors import LadderError
 from core.jobs.files import (
     FINAL_STATES,
     clear_cancel,
@@ -35,7 +36,7 @@ from core.jobs.files import (
 )
 
 
-class JobError(Exception):
+class JobError(LadderError):
     """A job action cannot be done; the message says why and what to do instead."""
 
 

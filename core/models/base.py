@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from core.errors import LadderError
 
-class ModelError(Exception):
+
+class ModelError(LadderError):
     """A model could not be used; the message says what is wrong and how to fix it."""
 
 

@@ -18,11 +18,12 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from core.errors import LadderError
 from core.prompts.template import TemplateError
 from core.prompts.variants import Variant, check_unique_names
 
 
-class PromptsFileError(ValueError):
+class PromptsFileError(LadderError, ValueError):
     """The prompts file cannot be used; the message names the place and the fix."""
 
 

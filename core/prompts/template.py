@@ -18,6 +18,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from core.errors import LadderError
+
 PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 # `{` + a name + anything other than `}`: attribute, index, conversion or format spec.
 REACHING = re.compile(r"\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*([.\[!:][^{}]*|\s+[^{}]*)\}")
@@ -25,7 +27,7 @@ JINJA = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
 BUILTIN_NAMES = ("input", "context", "examples", "labels")
 
 
-class TemplateError(ValueError):
+class TemplateError(LadderError, ValueError):
     """A template cannot be used; the message says what to change."""
 
 

@@ -13,10 +13,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from core.errors import LadderError
 from core.store.migrations import MIGRATIONS
 
 
-class StoreError(Exception):
+class StoreError(LadderError):
     """The database could not be used; the message says why and what to do."""
 
 

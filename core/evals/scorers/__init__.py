@@ -40,9 +40,11 @@ from core.evals.scorers.registry import (
     corpus_score,
     get,
     names,
-    register,
     score_outputs,
     validate_targets,
+)
+from core.evals.scorers.registry import (
+    register as _register,
 )
 
 __all__ = [
@@ -52,3 +54,12 @@ __all__ = [
     "score_contains", "score_json", "score_judge_reply", "score_label", "score_number",
     "score_outputs", "score_regex", "score_similarity", "target_shape", "validate_targets",
 ]
+
+
+def register(name, fn, **kwargs):
+    """Add a scorer (see `registry.register`); its `params` must be `ScorerConfig` fields, so
+    a scorer's settings are validated and stored like every other's."""
+    missing = [p for p in kwargs.get("params") or {} if p not in ScorerConfig.model_fields]
+    if missing:
+        raise ValueError(f"'{missing[0]}' is not a ScorerConfig field; add it there first")
+    return _register(name, fn, **kwargs)

@@ -65,11 +65,6 @@ def register(name: str, fn: Callable, *, help: str, tasks: tuple[str, ...],  # n
     unknown = [t for t in tasks if t not in TASKS]
     if unknown:
         raise ValueError(f"unknown task {unknown[0]!r}; tasks are {', '.join(TASKS)}")
-    from core.evals.scorers.config import ScorerConfig
-
-    missing = [p for p in params or {} if p not in ScorerConfig.model_fields]
-    if missing:
-        raise ValueError(f"'{missing[0]}' is not a ScorerConfig field; add it there first")
     info = ScorerInfo(name, help, direction, tuple(tasks), dict(params or {}), fn, batch,
                       needs_reference, target_check, target_kind, corpus, tuple(beside))
     _SCORERS[name] = info
