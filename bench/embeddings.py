@@ -141,7 +141,8 @@ def main() -> None:
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     from core.embedding_onnx import VARIANTS
-    from core.embeddings import ONNX_VARIANT, _cpu_bf16
+    from core.embeddings import ONNX_VARIANT
+    from core.hardware import cpu_supports_bf16
     from core.retrieval import count_tokens
 
     load0 = os.getloadavg()[0]
@@ -175,7 +176,7 @@ def main() -> None:
                      "chunks": best_rate[label][1], "diff": pairs.max_diff(*vecs[label]),
                      "build": build_s, "name": name})
 
-    native = _cpu_bf16()
+    native = cpu_supports_bf16()
     share = 1.0 if native else args.bf16_share
     nt, nc = max(1, int(len(texts) * share)), max(1, int(len(chunks) * share))
     enc = torch_encoder("bf16")

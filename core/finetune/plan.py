@@ -301,12 +301,11 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     from core.finetune import budget as bud
     from core.finetune.data import TrainCollator, sample_indices, token_batches
     from core.finetune.prepare import test_rows
-    from core.models.local import cpu_supports_bf16
+    from core.hardware import native_bf16
 
     gpu = torch.cuda.is_available()
     device = "cuda" if gpu else "cpu"
-    bf16 = cfg.precision == "bf16" and (torch.cuda.is_bf16_supported() if gpu
-                                        else cpu_supports_bf16())
+    bf16 = cfg.precision == "bf16" and native_bf16(device)
     where = "the GPU" if gpu else f"this CPU ({os.cpu_count()} cores)"
     train = examples["train"] or [{"input_ids": [0], "prompt_len": 0}]
     col = TrainCollator(0)

@@ -83,9 +83,9 @@ def resolve_dtype(cfg: FinetuneConfig, device: str):
     """(dtype to load the weights in, use bf16 autocast in the Trainer)."""
     import torch
 
-    from core.models.local import cpu_supports_bf16
+    from core.hardware import native_bf16
 
-    bf16_ok = (torch.cuda.is_bf16_supported() if device == "cuda" else cpu_supports_bf16())
+    bf16_ok = native_bf16(device)
     if cfg.precision != "bf16" or not bf16_ok:
         return torch.float32, False
     if cfg.method == "full":

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from core.hardware import pick_device, pick_dtype
 from core.hf import cache_lock, loading
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
 from core.models.candidates import CandidateScoring
@@ -44,14 +45,6 @@ CACHE_MARKER = "ladder-cache.json"
 DEFAULT_BATCH_TOKENS = 2048
 
 
-def cpu_supports_bf16() -> bool:
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
 def native_gqa(device: str) -> None:
     """On a CPU, let SDPA read grouped key/value heads directly instead of copying them once
     per query head (transformers' `repeat_kv`): with a padding or prefix mask it otherwise
@@ -59,28 +52,6 @@ def native_gqa(device: str) -> None:
     CUDA keeps transformers' choice (its fused kernels need the mask-free case)."""
     if device == "cpu":
         os.environ.setdefault("TRANSFORMERS_SDPA_FORCE_GQA", "1")
-
-
-def pick_device(device: str = "auto") -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ModelError("LADDER_DEVICE=cuda but no CUDA device is visible; use auto or cpu.")
-    return device
-
-
-def pick_dtype(dtype: str, device: str):
-    import torch
-
-    if dtype == "fp32":
-        return torch.float32
-    if dtype == "bf16":
-        return torch.bfloat16
-    if device == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.bfloat16 if cpu_supports_bf16() else torch.float32
 
 
 def cached_model_dir(cache_root: Path, model_id: str) -> Path:
