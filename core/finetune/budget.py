@@ -3,7 +3,7 @@
 A preset is a promise about wall time ("about 5 minutes, before/after included"), not a
 number of steps: the same 5 minutes buy thousands of rows of three-word questions or a
 few hundred long reviews, on a laptop or a GPU. The worker measures its own speed on the
-run's data before training (`measure`), subtracts what evaluation and before/after will
+run's data before training (`measure_steps`), subtracts what evaluation and before/after will
 cost, and trains as many steps as fit (`budget_steps`). Each run's measured speed is kept
 in the workspace (`record_speed`), so the next plan's estimate uses this machine's real
 numbers (`known_speed`) instead of a FLOP count.
@@ -140,6 +140,22 @@ def budget_steps(total_s: float, spent_s: float, step_s: float, before_after_s: 
     """
     left = total_s - spent_s - before_after_s - evaluations * eval_each_s - SAVE_MARGIN_S
     return max(0, min(max_steps, math.floor(left / step_s)))
+
+
+def eval_schedule(steps: int, evaluations: int, *, fit: bool) -> tuple[int, int]:
+    """(steps, eval_every): the run ends on an evaluation, which also checkpoints, so no
+    step is thrown away. `fit` (a time budget): round down, at most `evaluations` intervals,
+    so the run stays inside the budget; otherwise (a step or epoch count): round up, so no
+    step asked for is skipped.
+
+    >>> eval_schedule(103, 3, fit=True), eval_schedule(103, 3, fit=False)
+    ((102, 34), (105, 35))
+    """
+    if fit:
+        every = max(1, steps // evaluations)
+        return every * min(evaluations, steps), every
+    every = max(1, math.ceil(steps / evaluations))
+    return every * math.ceil(steps / every), every
 
 
 def epoch_steps(n_batches: int, epochs: float, grad_accum: int = 1) -> int:

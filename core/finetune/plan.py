@@ -358,13 +358,11 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     if cfg.max_steps:
         steps = cfg.max_steps
     elif cfg.time_budget_min:
-        steps = bud.budget_steps(cfg.time_budget_min * 60, LOAD_S, step_s, score_s, eval_each,
-                                 cfg.evaluations, cap)
-        every = max(1, steps // cfg.evaluations)
-        steps = every * min(cfg.evaluations, steps)
+        steps, _ = bud.eval_schedule(
+            bud.budget_steps(cfg.time_budget_min * 60, LOAD_S, step_s, score_s, eval_each,
+                             cfg.evaluations, cap), cfg.evaluations, fit=True)
     else:
-        every = max(1, math.ceil(cap / cfg.evaluations))
-        steps = every * math.ceil(cap / every)
+        steps, _ = bud.eval_schedule(cap, cfg.evaluations, fit=False)
     n_evals = cfg.evaluations if not cfg.eval_every else max(1, steps // cfg.eval_every)
     train_s, validate_s = steps * step_s, n_evals * eval_each if examples["validation"] else 0.0
     seconds = LOAD_S + train_s + validate_s + score_s + bud.SAVE_MARGIN_S

@@ -22,7 +22,6 @@ from __future__ import annotations
 import errno
 import gc
 import json
-import math
 import os
 import shutil
 import time
@@ -129,7 +128,7 @@ def training_args(cfg: FinetuneConfig, run_dir: Path, device: str, has_eval: boo
     if scheduler == "constant" and cfg.warmup_ratio > 0:
         scheduler = "constant_with_warmup"
     score_metric = cfg.early_stopping_metric == "val_score" and cfg.eval_rows > 0
-    every = cfg.eval_every or max(1, math.ceil((cfg.max_steps or 1) / cfg.evaluations))
+    every = cfg.eval_every or bud.eval_schedule(cfg.max_steps or 1, cfg.evaluations, fit=False)[1]
     return TrainingArguments(
         output_dir=str(run_dir / "checkpoints"),
         per_device_train_batch_size=1, per_device_eval_batch_size=1,
@@ -206,8 +205,7 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
                     f"{cfg.evaluations} steps, so the run will take longer than planned")
             plan.steps = cfg.evaluations
         # every evaluation also checkpoints: end the run on one, so no step is thrown away
-        every = max(1, plan.steps // cfg.evaluations)
-        steps = every * min(cfg.evaluations, plan.steps)
+        steps, every = bud.eval_schedule(plan.steps, cfg.evaluations, fit=True)
         cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every, **decided})
         ctx.update_config(max_steps=steps, eval_every=every, **decided)
         deadline = time.time() + 1.05 * (plan.train_s + cfg.evaluations * plan.eval_each_s)
@@ -223,8 +221,7 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
     elif not cfg.eval_every:
         # epochs (or steps) rounded up to whole evaluation intervals: the last step is evaluated
         total = cfg.max_steps or bud.epoch_steps(len(prep.train), cfg.epochs, cfg.grad_accum)
-        every = max(1, math.ceil(total / cfg.evaluations))
-        steps = every * math.ceil(total / every)
+        steps, every = bud.eval_schedule(total, cfg.evaluations, fit=False)
         cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every})
         ctx.update_config(max_steps=steps, eval_every=every)
     train_ds = BatchDataset(prep.train)
