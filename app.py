@@ -1,6 +1,6 @@
 """Tuning Ladder dashboard: the router. Loads settings and lists the pages; nothing else."""
 
-import pandas  # noqa: F401  -- before plotly: avoids a first-load import race (PITFALLS.md)
+import pandas  # noqa: F401  -- before plotly: avoids a first-load import race (docs/platform-notes.md)
 import streamlit as st
 
 from views.common import workspace

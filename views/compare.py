@@ -1,6 +1,6 @@
 """Model comparison (rung 3): advanced vs small vs fine-tuned, cost at volume, and the decision."""
 
-import pandas  # noqa: F401  -- before plotly (first-load race, PITFALLS.md)
+import pandas  # noqa: F401  -- before plotly (first-load race, docs/platform-notes.md)
 import pandas as pd
 import streamlit as st
 

@@ -1,6 +1,6 @@
 """Data: upload and map a file, keep versions, check quality, fix, split and export."""
 
-import pandas as pd  # before plotly: avoids a first-load import race (PITFALLS.md)
+import pandas as pd  # before plotly: avoids a first-load import race (docs/platform-notes.md)
 import plotly.graph_objects as go
 import streamlit as st
 

@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-import pandas as pd  # before plotly: avoids a first-load import race (PITFALLS.md)
+import pandas as pd  # before plotly: avoids a first-load import race (docs/platform-notes.md)
 import streamlit as st
 
 from core import retrieval as R

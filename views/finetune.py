@@ -1,6 +1,6 @@
 """Fine-tuning (rung 4): configure, start, watch and compare background LoRA runs."""
 
-import pandas as pd  # before plotly: avoids a first-load import race (PITFALLS.md)
+import pandas as pd  # before plotly: avoids a first-load import race (docs/platform-notes.md)
 import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots

@@ -1,6 +1,6 @@
 """Prompt Lab (rung 1): write prompt variants, run them over a dataset, compare and iterate."""
 
-import pandas  # noqa: F401  -- before plotly (first-load race, PITFALLS.md)
+import pandas  # noqa: F401  -- before plotly (first-load race, docs/platform-notes.md)
 import streamlit as st
 
 from core.evals.config import EvalConfig

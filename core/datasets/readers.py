@@ -288,11 +288,8 @@ def _read_excel(data: bytes, name: str) -> Table:
     if not data.startswith(b"PK\x03\x04"):
         raise DatasetError(f"{name} is not an Excel workbook (.xlsx); save it from Excel as "
                            ".xlsx or as CSV.")
-    try:
-        import openpyxl
-    except ImportError:
-        raise DatasetError("Reading Excel files needs the 'openpyxl' package; install it with "
-                           "`pip install openpyxl`, or save the sheet as CSV.") from None
+    import openpyxl
+
     try:
         wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as e:  # a corrupt or encrypted workbook

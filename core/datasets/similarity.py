@@ -9,7 +9,7 @@ worth showing. 50,000 texts are about 300 tiles.
 Trade-off: exact search costs O(n^2) dot products where an approximate index
 (HNSW in chromadb) would be sub-quadratic; at the sizes a fine-tuning set has
 (up to ~10^5 rows) the exact search takes seconds on two cores and never
-misses a pair, which an approximate index does (see PITFALLS: recall 0.52 at
+misses a pair, which an approximate index does (docs/platform-notes.md: recall 0.52 at
 chroma's default `ef_search`).
 """
 

@@ -51,10 +51,8 @@ def model_context(ws, spec) -> int | None:
     if spec.kind == "folder":
         return from_config(Path(spec.source) / "config.json") or from_config(cache)
     if spec.kind == "hub":
-        try:
-            from huggingface_hub import try_to_load_from_cache
-        except ImportError:
-            return None
+        from huggingface_hub import try_to_load_from_cache
+
         found = try_to_load_from_cache(spec.source, "config.json")
         return from_config(found) if isinstance(found, str) else None
     return None

@@ -145,10 +145,8 @@ def _dynamic_section(ws, run: dict) -> dict:
 
 
 def _finetune_section(ws, dataset: str) -> dict | None:
-    try:
-        from core.finetune.service import list_runs as ft_runs
-    except ImportError:
-        return None
+    from core.finetune.service import list_runs as ft_runs
+
     for r in ft_runs(ws):
         if r.get("dataset") == dataset and r.get("status") in ("succeeded", "stopped_early"):
             return {k: r.get(k) for k in ("run_id", "model_id", "base_model", "before", "after",

@@ -122,12 +122,9 @@ def _csv(name: str, data: bytes) -> list[str]:
 
 
 def _pdf(name: str, data: bytes) -> list[str]:
-    try:
-        from pypdf import PdfReader
-        from pypdf.errors import PdfReadError
-    except ImportError as e:  # a broken install
-        raise RetrievalError("reading PDF needs the 'pypdf' package; install the project again "
-                             "with `pip install -e .`.") from e
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
     if not data.lstrip()[:5].startswith(b"%PDF"):
         raise RetrievalError(f"{name} is not a PDF (it does not start with %PDF); re-export it "
                              "as PDF, or give it the right extension.")

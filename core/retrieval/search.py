@@ -13,7 +13,7 @@ Options widen the candidate pool (`fetch_k`) and re-rank it:
 
 `recall_check` measures what the approximate index costs: recall@k of HNSW
 against exact numpy search over the stored vectors, on in-distribution queries.
-PITFALLS measured recall@5 = 0.52 at chroma's default ef_search=100 on hard
+docs/platform-notes.md: recall@5 was 0.52 at chroma's default ef_search=100 on hard
 data, so knowledge bases are created with a wider ef_search and the check says
 how far to raise it when recall is low.
 

@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 from core.retrieval.chunking import ChunkSettings
 from core.retrieval.errors import RetrievalError
 
-DEFAULT_EF_SEARCH = 256  # chroma's default (100) gave recall@5 0.52 on hard data (PITFALLS)
+DEFAULT_EF_SEARCH = 256  # chroma's default (100) gave recall@5 0.52 on hard data (docs/platform-notes.md)
 EF_CONSTRUCTION = 200
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
 _clients: dict[str, Any] = {}
