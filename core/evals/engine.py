@@ -223,37 +223,60 @@ def execute_run(ws, run_id: int, progress: Progress | None = None,
     hits = cached_outputs(ws, [t.key for t in pending])
     if hits:
         write_cells(ws, run_id, [(t, hits[t.key], True) for t in pending if t.key in hits],
-                    _scorer(ws, cfg, data.task, data.labels, data.rows))
+                    scoring_fn(ws, cfg, data.task, data.labels, data.rows))
         done += sum(1 for t in pending if t.key in hits)
         pending = [t for t in pending if t.key not in hits]
-    _report(progress, done, total, None)
+    report_progress(progress, done, total, None)
     started, computed = time.perf_counter(), 0
-    groups: dict[tuple, list[Task]] = {}
-    for t in pending:  # variants with the same decoding settings share batches
-        groups.setdefault((t.model_id, t.mode, t.sample, t.params), []).append(t)
-    for (model_id, mode, _sample, params), tasks in groups.items():
-        if model_id in errors:
+    for part, outputs in compute_chunks(ws, pending, data.labels, chunk, should_stop):
+        if outputs is STOPPED:
+            set_status(ws, run_id, "stopped")
+            return "stopped"
+        if isinstance(outputs, ModelError):
+            errors[part[0].model_id] = str(outputs)
             continue
-        size = chunk or chunk_size(ws, model_id)
-        for i in range(0, len(tasks), size):
-            if should_stop and should_stop():
-                set_status(ws, run_id, "stopped")
-                return "stopped"
-            part = tasks[i:i + size]
-            try:
-                outputs = _compute(ws, model_id, mode, part, params, data.labels)
-            except ModelError as e:
-                errors[model_id] = str(e)
-                break
-            write_cells(ws, run_id, [(t, o, False) for t, o in zip(part, outputs, strict=True)],
-                        _scorer(ws, cfg, data.task, data.labels, data.rows))
-            done += len(part)
-            computed += len(part)
-            rate = computed / max(time.perf_counter() - started, 1e-9)
-            _report(progress, done, total, (total - done) / rate if rate else None)
+        write_cells(ws, run_id, [(t, o, False) for t, o in zip(part, outputs, strict=True)],
+                    scoring_fn(ws, cfg, data.task, data.labels, data.rows))
+        done += len(part)
+        computed += len(part)
+        rate = computed / max(time.perf_counter() - started, 1e-9)
+        report_progress(progress, done, total, (total - done) / rate if rate else None)
     status = "failed" if errors else "done"
     set_status(ws, run_id, status, json.dumps(errors) if errors else None)
     return status
+
+
+STOPPED = object()  # what compute_chunks yields when should_stop() said stop
+
+
+def compute_chunks(ws, tasks: list[Task], labels: list[str], chunk: int | None = None,
+                   should_stop: Callable[[], bool] | None = None):
+    """The one chunk loop: compute `tasks` a chunk at a time and yield (chunk, outputs).
+
+    Variants with the same decoding settings share batches. A model that fails yields
+    (chunk, ModelError) once and its remaining tasks are skipped; when `should_stop()`
+    turns true, (chunk, STOPPED) is yielded last.
+    """
+    groups: dict[tuple, list[Task]] = {}
+    for t in tasks:
+        groups.setdefault((t.model_id, t.mode, t.sample, t.params), []).append(t)
+    failed: set[str] = set()
+    for (model_id, mode, _sample, params), group in groups.items():
+        if model_id in failed:
+            continue
+        size = chunk or chunk_size(ws, model_id)
+        for i in range(0, len(group), size):
+            part = group[i:i + size]
+            if should_stop and should_stop():
+                yield part, STOPPED
+                return
+            try:
+                outputs = _compute(ws, model_id, mode, part, params, labels)
+            except ModelError as e:
+                failed.add(model_id)
+                yield part, e
+                break
+            yield part, outputs
 
 
 def chunk_size(ws, model_id: str) -> int:
@@ -262,7 +285,7 @@ def chunk_size(ws, model_id: str) -> int:
     return 32 if ws.registry.get(model_id).kind == "openai" else 128
 
 
-def _report(progress: Progress | None, done: int, total: int, eta: float | None) -> None:
+def report_progress(progress: Progress | None, done: int, total: int, eta: float | None) -> None:
     if progress:
         progress(done, total, eta)
 
@@ -296,7 +319,7 @@ def _compute(ws, model_id: str, mode: str, tasks: list[Task], params: Generation
             for g in gens]
 
 
-def _scorer(ws, cfg: EvalConfig, task: str, labels: list[str], rows: list[dict]):
+def scoring_fn(ws, cfg: EvalConfig, task: str, labels: list[str], rows: list[dict]):
     """The scoring function of a run: the registry's scorer that `cfg` resolves to on these
     rows, against each row's references (all of them; the judge reads the first)."""
     kind = cfg.scorer.resolved(task, references(rows))
@@ -316,78 +339,3 @@ def run_eval(ws, cfg: EvalConfig, progress: Progress | None = None,
     run_id = create_run(ws, cfg)
     execute_run(ws, run_id, progress, should_stop)
     return run_id
-
-
-@dataclass
-class VariantResult:
-    """Cells and summary of one variant on explicit rows (used by fine-tuning before/after)."""
-
-    cells: list[dict]
-    summary: dict
-
-
-def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, task: str,
-                     labels: list[str], scoring: str = "auto", train_rows: list[dict] | None = None,
-                     samples: int = 1, temperature: float = 0.0, seed: int = 0,
-                     progress: Progress | None = None,
-                     should_stop: Callable[[], bool] | None = None,
-                     scorer: sc.ScorerConfig | None = None) -> VariantResult:
-    """Score one variant of one model on given rows, through the same cache and scorers
-    (`scorer`: the task's auto scorer when None).
-
-    Each cell reports `row_id`, `sample`, `output`, `parsed`, `score`, `passed` and
-    `error_kind`; the summary has the leaderboard keys (n, score, ci_low, ci_high, ...).
-    """
-    from core.evals.stats import bootstrap_ci, percentile
-    from core.evals.store import store_outputs
-
-    cfg = EvalConfig(dataset="(rows)", models=[model_id], variants=[variant], scoring=scoring,
-                     samples=samples, temperature=temperature, seed=seed,
-                     scorer=scorer or sc.ScorerConfig())
-    data = EvalRows(version=None, split="rows", rows=rows, train_rows=train_rows or [],
-                    labels=list(labels))  # type: ignore[arg-type]
-    mode = cfg.mode_for(task, ws.registry.get(model_id).kind)
-    prompts = build_prompts(ws, cfg, data, variant)
-    score_fn = _scorer(ws, cfg, task, data.labels, rows)
-    cal = label_baseline(ws, cfg, data, model_id, variant) if mode == "likelihood" else None
-    cells: list[dict] = []
-    total = len(rows) * samples
-    context = model_context(ws, model_id) if mode == "generate" else None
-    for s in range(samples):
-        params = generation_params(cfg, data, variant, s, task=task, context=context)
-        tasks = [Task(model_id, variant.name, r, s, p,
-                      cell_key(model_id, p, params, s, mode, data.labels, cal), mode, cal, params)
-                 for r, p in zip(rows, prompts, strict=True)]
-        hits = cached_outputs(ws, [t.key for t in tasks])
-        todo = [t for t in tasks if t.key not in hits]
-        size = chunk_size(ws, model_id)
-        for i in range(0, len(todo), size):
-            if should_stop and should_stop():
-                break
-            part = todo[i:i + size]
-            outs = _compute(ws, model_id, mode, part, params, data.labels)
-            store_outputs(ws, list(zip(part, outs, strict=True)))
-            hits.update({t.key: o for t, o in zip(part, outs, strict=True)})
-            _report(progress, len(cells) + len(hits), total, None)
-        done = [(t, hits[t.key]) for t in tasks if t.key in hits]
-        for (t, o), sco in zip(done, score_fn(done), strict=True):
-            cells.append({"row_id": t.row["row_id"], "sample": s, "output": o["output"],
-                          "parsed": sco.parsed, "score": sco.score, "passed": sco.passed,
-                          "error_kind": sco.error_kind, "latency_s": o["latency_s"],
-                          "input_tokens": o["input_tokens"], "output_tokens": o["output_tokens"],
-                          "cost_usd": o.get("cost_usd")})
-    first = [c for c in cells if c["sample"] == 0]
-    score, lo, hi = bootstrap_ci([c["score"] for c in first])
-    costs = [c["cost_usd"] for c in cells]
-    summary = {
-        "model": model_id, "name": variant.name, "n": len(first), "score": score,
-        "ci_low": lo, "ci_high": hi,
-        "invalid_rate": (sum(c["error_kind"] is not None for c in cells) / len(cells)
-                         if cells else None),
-        "latency_p50_ms": percentile([c["latency_s"] * 1000 for c in cells], 50),
-        "latency_p95_ms": percentile([c["latency_s"] * 1000 for c in cells], 95),
-        "cost_per_1k_usd": (None if not costs or any(c is None for c in costs)
-                            else 1000 * sum(costs) / len(costs)),
-    }
-    return VariantResult(cells, summary)
-

@@ -41,6 +41,28 @@ def row_results(cells: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
+def entry_stats(model: str, variant: str, rows: pd.DataFrame, cells: pd.DataFrame) -> dict:
+    """The leaderboard numbers of one (model, variant): its `row_results` lines and its cells.
+
+    The score is the mean row score with a bootstrap interval; consistency (with several
+    samples) the mean agreement; latency, tokens and cost are per cell.
+    """
+    score, lo, hi = bootstrap_ci(rows["score"].to_numpy())
+    cost = cells["cost_usd"]
+    return {
+        "model": model, "name": variant, "n": int(len(rows)), "score": score,
+        "ci_low": lo, "ci_high": hi,
+        "consistency": float(rows["agreement"].mean()) if int(rows["samples"].max()) > 1
+        else None,
+        "invalid_rate": float(cells["error_kind"].notna().mean()),
+        "latency_p50_ms": percentile(cells["latency_s"] * 1000, 50),
+        "latency_p95_ms": percentile(cells["latency_s"] * 1000, 95),
+        "input_tokens_mean": float(cells["input_tokens"].mean()),
+        "output_tokens_mean": float(cells["output_tokens"].mean()),
+        "cost_per_1k_usd": None if cost.isna().any() else float(cost.mean() * 1000),
+    }
+
+
 def leaderboard(ws, run_id: int) -> list[dict]:
     """Per model and variant: the public leaderboard keys, best score first; `corpus` (e.g.
     corpus BLEU) and `beside` (e.g. ROUGE-L next to chrF) where the scorer has them."""
@@ -56,21 +78,8 @@ def leaderboard(ws, run_id: int) -> list[dict]:
     board = []
     for (model, variant), g in cells.groupby(["model_id", "variant"], sort=False):
         r = rows[(rows["model_id"] == model) & (rows["variant"] == variant)]
-        score, lo, hi = bootstrap_ci(r["score"].to_numpy())
-        samples = int(r["samples"].max())
-        cost = g["cost_usd"]
-        entry = {
-            "model": model, "name": variant, "n": int(len(r)), "score": score,
-            "ci_low": lo, "ci_high": hi,
-            "consistency": float(r["agreement"].mean()) if samples > 1 else None,
-            "invalid_rate": float(g["error_kind"].notna().mean()),
-            "latency_p50_ms": percentile(g["latency_s"] * 1000, 50),
-            "latency_p95_ms": percentile(g["latency_s"] * 1000, 95),
-            "throughput_rows_s": tput.get((model, variant)),
-            "input_tokens_mean": float(g["input_tokens"].mean()),
-            "output_tokens_mean": float(g["output_tokens"].mean()),
-            "cost_per_1k_usd": None if cost.isna().any() else float(cost.mean() * 1000),
-        }
+        entry = {**entry_stats(model, variant, r, g),
+                 "throughput_rows_s": tput.get((model, variant))}
         if task == "scale":
             entry["mae"] = _mae(ws, run, r)
         entry.update(memoised((*key, model, variant, len(g)), partial(

@@ -124,8 +124,8 @@ def evaluate_model(ws, model_id: str, variant, rows: list[dict], task: str,
                    labels: list[str] | None, scorer: str,
                    train_rows: list[dict] | None = None) -> tuple[dict, list[dict]]:
     """(summary, one cell per row in `rows` order) for a registered model, via the engine."""
-    from core.evals.engine import evaluate_variant
     from core.evals.scorers import ScorerConfig
+    from core.evals.variant import evaluate_variant
 
     result = evaluate_variant(ws, model_id, variant, rows, task=task, labels=labels or [],
                               train_rows=train_rows, scoring="auto", samples=1,

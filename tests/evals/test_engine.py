@@ -155,8 +155,8 @@ def test_cli_eval_json(ws, tiny_data, tiny_model, tmp_path, capsys):
 
 
 def test_evaluate_variant_on_explicit_rows_shares_the_cache(ws, tiny_data, tiny_model):
-    from core.evals.engine import evaluate_variant
     from core.evals.rows import load_rows
+    from core.evals.variant import evaluate_variant
 
     data = load_rows(ws, tiny_data, "test")
     res = evaluate_variant(ws, tiny_model, V[0], data.rows, task="classification",
