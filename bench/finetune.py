@@ -87,6 +87,7 @@ def measure(ws, dataset: str, label: str, overrides: dict, kind: str, extra: dic
     import torch
 
     from core.finetune import build_config
+    from core.finetune.build import load_model
     from core.finetune.data import (
         DynamicPadCollator,
         Encoder,
@@ -95,7 +96,6 @@ def measure(ws, dataset: str, label: str, overrides: dict, kind: str, extra: dic
         token_batches,
     )
     from core.finetune.plan import plan_run
-    from core.finetune.train import load_model
     from core.finetune.trainer import answer_loss
 
     threads = torch.get_num_threads()

@@ -176,7 +176,7 @@ def run_panel(run_id: str, live: bool = False):
         jobs.resume(ws, run_id)
         st.rerun()
     if rec.get("adapter_path") and state in ("succeeded", "stopped_early"):
-        from core.finetune.train import adapter_zip
+        from core.finetune.artifacts import adapter_zip
 
         z = adapter_zip(job.run_dir)
         b3.download_button("Download adapter (.zip)", z.read_bytes(), file_name=f"{run_id}.zip",

@@ -255,7 +255,7 @@ def count_params(model_config, cfg: FinetuneConfig) -> tuple[int, int]:
         return total, total
     import re
 
-    from core.finetune.train import adapted_layers, lora_targets
+    from core.finetune.build import adapted_layers, lora_targets
 
     names = set(lora_targets(model, cfg.target_modules))
     layers = adapted_layers(model_config, cfg.lora_layers)

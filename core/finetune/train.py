@@ -29,92 +29,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from core.finetune import budget as bud
+from core.finetune.build import load_model, resolve_dtype
 from core.finetune.config import FinetuneConfig
 from core.finetune.data import BatchDataset, TrainCollator
 from core.finetune.measure import plan_budget
-from core.finetune.prepare import Prepared, prepare
+from core.finetune.prepare import prepare
 from core.hf import loading
 
-__all__ = ["Prepared", "export_merged", "load_model", "prepare", "run_training"]
-
-ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj", "query", "key", "value", "qkv_proj",
-             "c_attn", "Wqkv", "out_proj", "query_key_value")
 OPTIMIZERS = {"adamw": "adamw_torch", "rmsprop": "rmsprop", "sgd": "sgd", "adafactor": "adafactor"}
-
-
-def layer_count(model_config) -> int:
-    cfg = model_config.get_text_config() if hasattr(model_config, "get_text_config") else model_config
-    return int(getattr(cfg, "num_hidden_layers", 0) or 0)
-
-
-def adapted_layers(model_config, lora_layers: int) -> list[int] | None:
-    """Indices of the top `lora_layers` layers (None = every layer).
-
-    >>> class C: num_hidden_layers = 30
-    >>> adapted_layers(C(), 4), adapted_layers(C(), 0), adapted_layers(C(), 99)
-    ([26, 27, 28, 29], None, None)
-    """
-    n = layer_count(model_config)
-    if not lora_layers or not n or lora_layers >= n:
-        return None
-    return list(range(n - lora_layers, n))
-
-
-def lora_targets(model, target_modules: str) -> list[str]:
-    """Leaf names of the linear layers LoRA adapts: attention projections or all but the head."""
-    import torch
-
-    out_emb = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
-    names = set()
-    for name, mod in model.named_modules():
-        if not isinstance(mod, torch.nn.Linear) or mod is out_emb:
-            continue
-        leaf = name.rsplit(".", 1)[-1]
-        if target_modules == "all_linear" or leaf in ATTENTION:
-            names.add(leaf)
-    if not names:
-        raise ValueError(f"no {'attention ' if target_modules == 'attention' else ''}linear layers "
-                         "found to adapt; use target_modules=all_linear or method=full")
-    return sorted(names)
-
-
-def resolve_dtype(cfg: FinetuneConfig, device: str):
-    """(dtype to load the weights in, use bf16 autocast in the Trainer)."""
-    import torch
-
-    from core.hardware import native_bf16
-
-    bf16_ok = native_bf16(device)
-    if cfg.precision != "bf16" or not bf16_ok:
-        return torch.float32, False
-    if cfg.method == "full":
-        return torch.float32, True
-    return torch.bfloat16, False
-
-
-def load_model(path: str, cfg: FinetuneConfig, device: str, trust_remote_code: bool = False):
-    from core.models.local import native_gqa
-
-    native_gqa(device)  # the whole run, training and its evaluations, reads grouped heads natively
-    dtype, _ = resolve_dtype(cfg, device)
-    with loading():
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype, use_safetensors=True,
-                                                     trust_remote_code=trust_remote_code)
-    if tok.pad_token_id is None:
-        tok.pad_token = tok.eos_token
-    if cfg.method == "lora":
-        with loading():
-            from peft import LoraConfig, get_peft_model
-
-        targets = lora_targets(model, cfg.target_modules)
-        lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
-                          target_modules=targets, task_type="CAUSAL_LM", bias="none",
-                          layers_to_transform=adapted_layers(model.config, cfg.lora_layers))
-        model = get_peft_model(model, lcfg)
-    return model, tok
 
 
 def training_args(cfg: FinetuneConfig, run_dir: Path, device: str, has_eval: bool,
@@ -282,35 +204,3 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
     if cb.stopped_early:
         result["state"] = "stopped_early"
     return result
-
-
-def export_merged(ws, run_dir: Path, base_path: str, out: Path | None = None) -> Path:
-    """Base + adapter merged into one ordinary model folder (RUN_DIR/merged by default)."""
-    import torch
-
-    adapter = Path(run_dir) / "adapter"
-    if not (adapter / "adapter_config.json").exists():
-        raise ValueError(f"{adapter} holds no finished adapter; wait for the run to succeed.")
-    out = Path(out or Path(run_dir) / "merged")
-    with loading():
-        from peft import PeftModel
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        base = AutoModelForCausalLM.from_pretrained(base_path, dtype=torch.float32,
-                                                    use_safetensors=True)
-        merged = PeftModel.from_pretrained(base, str(adapter)).merge_and_unload()
-    merged.save_pretrained(out, safe_serialization=True)
-    AutoTokenizer.from_pretrained(str(adapter)).save_pretrained(out)
-    return out
-
-
-def adapter_zip(run_dir: Path) -> Path:
-    """RUN_DIR/adapter.zip: the PEFT adapter folder, for download."""
-    adapter = Path(run_dir) / "adapter"
-    if not (adapter / "adapter_config.json").exists():
-        raise ValueError(f"{adapter} holds no finished adapter; wait for the run to succeed.")
-    out = Path(run_dir) / "adapter.zip"
-    newest = max(p.stat().st_mtime for p in adapter.iterdir())
-    if out.exists() and out.stat().st_mtime >= newest:
-        return out
-    return Path(shutil.make_archive(str(adapter), "zip", root_dir=adapter))

@@ -72,8 +72,9 @@ def record_measured_speed(ws, cfg, result: dict, device: str, task: str | None =
 
 
 def body(ctx: JobContext) -> dict:
+    from core.finetune.artifacts import export_merged
     from core.finetune.plan import check_base_model, load_run_data
-    from core.finetune.train import export_merged, run_training
+    from core.finetune.train import run_training
     from core.hardware import pick_device
     from core.models.local import materialize
     from core.workspace import open_workspace

@@ -7,6 +7,7 @@ import torch
 
 from core.finetune import budget as bud
 from core.finetune import build_config
+from core.finetune.build import load_model
 from core.finetune.config import FinetuneError
 from core.finetune.data import (
     IGNORE,
@@ -18,7 +19,7 @@ from core.finetune.data import (
     token_batches,
 )
 from core.finetune.plan import plan_run
-from core.finetune.train import load_model, prepare
+from core.finetune.prepare import prepare
 from core.finetune.trainer import answer_loss
 from tests.finetune.conftest import TINY, add_dataset, toy_frame
 

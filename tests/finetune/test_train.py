@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 
 from core.finetune import build_config
+from core.finetune.build import load_model, lora_targets
 from core.finetune.data import IGNORE, DynamicPadCollator, Encoder, ExampleDataset, prompts_for
 from core.finetune.plan import plan_run
-from core.finetune.train import load_model, lora_targets, training_args
+from core.finetune.train import training_args
 from tests.finetune.conftest import TINY
 
 

@@ -52,7 +52,7 @@ def test_cli_start_wait_runs_the_worker_end_to_end(tiny_ws):
 
     from transformers import AutoModelForCausalLM
 
-    from core.finetune.train import adapter_zip
+    from core.finetune.artifacts import adapter_zip
 
     assert "adapter_config.json" in zipfile.ZipFile(adapter_zip(run_dir)).namelist()
     merged = service.export_merged(ws, out["run_id"])
