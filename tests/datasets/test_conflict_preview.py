@@ -216,3 +216,64 @@ def test_other_fixes_leave_the_given_test_file_too(ws, write, capsys):
     res = datasets.fix(ws, "d", drop_duplicates=True, drop_empty=True, include_test=True)
     _, test_part = datasets.rows_for(ws, "d", "test")
     assert list(test_part["text"]) == ["q", "r"] and res.left_in_test == {}
+
+
+def test_page_shows_the_preview_and_keeps_the_given_test_file(ws, given):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.datasets import versions as store
+
+    store.save_report(ws, datasets.get_version(ws, given), _report(ws, given))  # as Run would
+    page = str(Path(__file__).resolve().parents[2] / "views" / "data.py")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception
+    table = _preview(at)
+    row = table[(table.split == "train") & (table.label == "neg")].iloc[0]
+    assert (row.before, row.majority, row["drop"], row["first"]) == (6, 4, 2, 6)
+    test_total = table[(table.split == "test") & (table.label == "all labels")].iloc[0]
+    assert test_total.majority == 7  # the given test file is kept by default
+    captions = " ".join(c.value for c in at.caption)
+    assert "4 of 6 conflicting inputs are ties" in captions and "left as given" in captions
+    box = at.checkbox(key="fix_include_test")
+    assert box.value is False
+    assert "majority keeps 15 of 22 rows." in captions
+    # ticking the box shows what including the test file would do
+    box.check().run()
+    table = _preview(at)
+    test_total = table[(table.split == "test") & (table.label == "all labels")].iloc[0]
+    assert (test_total.majority, test_total["drop"], test_total["first"]) == (4, 2, 5)
+    assert "majority keeps 12 of 22 rows." in [c.value for c in at.caption]
+    box.uncheck().run()
+    _, test_before = datasets.rows_for(ws, given, "test")
+    at.button(key="fix_conflicts").click().run()
+    assert not at.exception
+    assert any("Saved version 2" in s.value and "kept as given" in s.value for s in at.success)
+    _, test_after = datasets.rows_for(ws, given, "test")
+    assert test_after.equals(test_before)
+
+
+def test_page_offers_no_checkbox_without_a_given_test_file(ws, write):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from core.datasets import versions as store
+
+    rows = [("p", "a"), ("p", "b"), ("p", "a"), ("r", "a"), ("s", "b")]
+    v = datasets.import_file(ws, write("t.csv", _csv(rows)), name="t", input_col="text",
+                             target_col="label").version
+    rep = datasets.quality_report(datasets.load_frame(ws, v), v.mapping, embed_fn=_onehot)
+    rep.update(dataset="t", version=1, hash=v.hash)
+    store.save_report(ws, v, rep)
+    page = str(Path(__file__).resolve().parents[2] / "views" / "data.py")
+    at = AppTest.from_file(page, default_timeout=60).run()
+    assert not at.exception and not [c for c in at.checkbox if c.key == "fix_include_test"]
+    table = _preview(at)
+    assert list(table.split.unique()) == ["all"] and len(table) == 3  # a, b, all labels
+
+
+def _preview(at):
+    """The conflict-preview table on the page (the one with a "majority" column)."""
+    return next(d.value for d in at.dataframe if "majority" in d.value.columns)
