@@ -169,9 +169,10 @@ with tab_report:
                            "kept by each choice." if len(preview) else "Run the report again "
                            "to see the rows each choice keeps per split and label.")
                 if len(preview):
-                    st.dataframe(preview, hide_index=True)
-                for note in conflict_notes(res_c, with_test):
-                    st.caption(note)
+                    st.dataframe(preview, hide_index=True,
+                                 height=min(35 * (len(preview) + 1) + 3, 640))  # every row
+                if notes := conflict_notes(res_c, with_test):
+                    st.caption("  \n".join(notes))
                 c1, c2 = st.columns([2, 1])
                 how = c1.radio(
                     f"Resolve {res_c['inputs']:,} conflicting inputs ({res_c['rows']:,} rows)",

@@ -188,8 +188,8 @@ def preview_notes(res: dict, include_test: bool = False) -> list[str]:
                          "longer match the file published baselines used.")
         else:
             notes.append(f"{left['inputs']:,} conflicting inputs ({left['rows']:,} rows) in the "
-                         "given test file are left as given; include the test file "
-                         "(--include-test, or the Data page's checkbox) to resolve them too.")
+                         "given test file are left as given; to resolve them too, add "
+                         "--include-test (CLI) or tick \"Also fix the given test file\" (page).")
     per = eff.get("per_split") or {}
     for how in CHOICES if per else ():
         losses = [(b - per[how][p][lab], 1 - per[how][p][lab] / b, p, lab, b, per[how][p][lab])
