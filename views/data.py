@@ -6,6 +6,10 @@ import streamlit as st
 
 from core import datasets
 from core.datasets import DatasetError
+from core.datasets.conflicts import effect as conflict_effect
+from core.datasets.conflicts import preview_notes as conflict_notes
+from core.datasets.conflicts import preview_table as conflict_preview
+from core.datasets.service import describe_left
 from core.embeddings import EmbeddingError
 from views.common import flash, show_flash, workspace
 from views.data_import import import_section
@@ -143,6 +147,10 @@ with tab_report:
         fixes = {f["fix"] for f in rep["findings"] if f["fix"]}
         if fixes:
             st.markdown("**One-click fixes** (each saves a new version; this one is kept)")
+            with_test = "test" in version.given and st.checkbox(
+                "Also fix the given test file", key="fix_include_test",
+                help="Off: the test file the import was given keeps every row, so scores stay "
+                     "comparable with baselines on that file. On: the fixes drop its rows too.")
             c1, c2, c3 = st.columns(3)
             chosen = None
             if c1.button("Drop exact duplicates", disabled="drop_duplicates" not in fixes,
@@ -155,25 +163,37 @@ with tab_report:
                 chosen = {"drop_leakage": True}
             res_c = rep.get("conflict_resolution") or {}
             if "resolve_conflicts" in fixes and res_c.get("inputs"):
-                keeps = res_c["keeps"]
+                keeps = conflict_effect(res_c, with_test)["keeps"]
+                preview = conflict_preview(res_c, with_test)
+                st.caption("Conflict fix preview: rows per split and label now (before) and "
+                           "kept by each choice." if len(preview) else "Run the report again "
+                           "to see the rows each choice keeps per split and label.")
+                if len(preview):
+                    st.dataframe(preview, hide_index=True,
+                                 height=min(35 * (len(preview) + 1) + 3, 640))  # every row
+                if notes := conflict_notes(res_c, with_test):
+                    st.caption("  \n".join(notes))
                 c1, c2 = st.columns([2, 1])
                 how = c1.radio(
                     f"Resolve {res_c['inputs']:,} conflicting inputs ({res_c['rows']:,} rows)",
                     list(datasets.CONFLICT_CHOICES), horizontal=True, key="fix_conflicts_how",
-                    format_func=lambda h: {"majority": "majority label (ties dropped)",
-                                           "drop": "drop them", "first": "keep the first label"}[h]
-                    + f": keeps {keeps[h]:,} of {rep['rows']:,} rows")
+                    format_func={"majority": "majority label (ties dropped)", "drop": "drop them",
+                                 "first": "keep the first label"}.get)
+                c1.caption(f"{how} keeps {keeps[how]:,} of {rep['rows']:,} rows.")
                 if c2.button("Resolve conflicting labels", key="fix_conflicts"):
                     chosen = {"resolve_conflicts": how}
             if chosen:
                 try:
                     with st.spinner("Fixing…"):
                         res = datasets.fix(ws, name, number=version.number,
-                                           threshold=p["threshold"], **chosen)
+                                           threshold=p["threshold"],
+                                           include_test=bool(with_test), **chosen)
                     if res.created:
                         st.session_state.pop(f"ds_version_{name}", None)  # show the latest
                         flash("data", f"Saved version {res.version.number} ({res.version.note}).")
-                    st.info("Nothing to drop.")
+                    st.info("Nothing to drop" + (
+                        f" outside the given test file (left as given: {describe_left(left)})."
+                        if (left := res.left_in_test) else "."))
                 except (DatasetError, EmbeddingError) as e:
                     st.error(str(e))
 

@@ -70,6 +70,9 @@ def register(sub) -> None:
     p.add_argument("--resolve-conflicts", choices=["majority", "drop", "first"],
                    help="inputs with different labels: keep the majority label (ties dropped), "
                         "drop them, or keep the first label")
+    p.add_argument("--include-test", action="store_true",
+                   help="let the fixes drop rows of the test file the import was given "
+                        "(by default it is kept exactly as given)")
     p.add_argument("--threshold", type=float, default=0.95,
                    help="cosine similarity counted as leakage (default 0.95)")
     _version_arg(p)
@@ -211,16 +214,32 @@ def report_text(rep: dict) -> str:
         lines.append(line)
     res = rep.get("conflict_resolution") or {}
     if res.get("inputs"):
-        keeps = res["keeps"]
-        lines.append(f"  conflicting labels: {res['inputs']} inputs in {res['rows']} rows; rows "
-                     f"kept of {rep['rows']}: majority {keeps['majority']}, drop {keeps['drop']}, "
-                     f"first {keeps['first']} (fix: --resolve-conflicts majority|drop|first)")
+        lines += _conflict_lines(res, rep["rows"])
     if rep["label_counts"]:
         lines.append("  labels: " + ", ".join(f"{k} {n}" for k, n in rep["label_counts"].items()))
     ln = rep["lengths"]
     lines.append(f"  tokens ({ln['tokenizer']}): input p50 {ln['input']['p50']}, p95 "
                  f"{ln['input']['p95']}, max {ln['input']['max']}; total max {ln['total']['max']}")
     return "\n".join(lines)
+
+
+def _conflict_lines(res: dict, rows: int) -> list[str]:
+    """The conflict-fix preview: rows kept by each choice, per split and label, and notes."""
+    from core.datasets.conflicts import preview_notes, preview_table
+
+    keeps = res["keeps"]
+    out = [f"  conflicting labels: {res['inputs']} inputs in {res['rows']} rows; rows kept of "
+           f"{rows}: majority {keeps['majority']}, drop {keeps['drop']}, first "
+           f"{keeps['first']} (fix: --resolve-conflicts majority|drop|first)"]
+    table = preview_table(res)
+    if len(table):
+        out += ["    " + line for line in table.to_string(index=False).splitlines()]
+    if (res.get("test_left") or {}).get("inputs"):
+        k = res["with_test"]["keeps"]
+        out.append(f"    rows kept with --include-test: majority {k['majority']}, drop "
+                   f"{k['drop']}, first {k['first']}")
+    out += [f"    note: {n}" for n in preview_notes(res)]
+    return out
 
 
 def cmd_split(args) -> int:
@@ -239,11 +258,12 @@ def cmd_split(args) -> int:
 
 def cmd_fix(args) -> int:
     from core import datasets
+    from core.datasets.service import describe_left
 
     res = datasets.fix(_ws(), args.name, drop_duplicates=args.drop_duplicates,
                        drop_empty=args.drop_empty, drop_leakage=args.drop_leakage,
-                       resolve_conflicts=args.resolve_conflicts, number=args.version,
-                       threshold=args.threshold)
+                       resolve_conflicts=args.resolve_conflicts, include_test=args.include_test,
+                       number=args.version, threshold=args.threshold)
     v = res.version
     if res.created:
         text = (f"Saved '{v.dataset}' version {v.number} ({v.short}): {v.rows} rows, {v.note}; "
@@ -252,7 +272,13 @@ def cmd_fix(args) -> int:
         text = f"No change: the fixed rows are already version {v.number} ({v.short})."
     else:
         text = f"Nothing to drop in '{v.dataset}' version {v.number}; no new version."
+    left = res.left_in_test
+    if left:
+        text += (f"\nLeft in the given test file, as given: {describe_left(left)}; add "
+                 "--include-test to drop them too (the test split then no longer matches the "
+                 "file).")
     emit({**_vrec(v), "created": res.created, "removed": res.removed,
+          "include_test": args.include_test, "left_in_given_test": left,
           "parent_version": res.parent.number if res.parent else None}, args.json, text)
     return 0
 

@@ -141,7 +141,9 @@ def quality_report(frame: pd.DataFrame, mapping: Mapping, split: Split | None = 
             if targets[i].strip():
                 labels[int(u)].add(targets[i].strip())
     same_input = conflict_groups(texts.keys, targets, parts)
-    r["conflict_resolution"] = resolution_summary(same_input, targets, n)
+    r["conflict_resolution"] = resolution_summary(
+        same_input, targets, n, parts, given_test=parts is not None and "test" in split.given,
+        per_label=mapping.task in ("classification", "scale"))
     multi = mapping.task == "free_text"  # there one input's several targets are references
     r.update(several_references(same_input if multi else [], targets))
     conflicts = [{"rows": [i + 1 for i in g], "targets": sorted({targets[i].strip() for i in g}),

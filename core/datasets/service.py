@@ -20,7 +20,7 @@ import pandas as pd
 from core.datasets import export as export_mod
 from core.datasets import versions as store
 from core.datasets.conflicts import CHOICES as CONFLICT_CHOICES
-from core.datasets.conflicts import conflict_groups, rows_to_drop
+from core.datasets.conflicts import conflict_groups, rows_to_drop, split_by_test
 from core.datasets.errors import DatasetError
 from core.datasets.given_splits import combine, from_column
 from core.datasets.quality import (
@@ -54,6 +54,7 @@ class FixResult:
     created: bool
     removed: dict = field(default_factory=dict)
     parent: Version | None = None
+    left_in_test: dict = field(default_factory=dict)  # rows a fix left in the given test file
 
 
 def read(ws, source, filename: str | None = None) -> Table:
@@ -165,12 +166,14 @@ def split(ws, name: str, val: float = 0.1, test: float = 0.1, seed: int = 0,
 
 def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = False,
         drop_leakage: bool = False, resolve_conflicts: str | None = None,
-        number: int | None = None, threshold: float = DEFAULT_THRESHOLD,
-        embed_fn=None) -> FixResult:
+        include_test: bool = False, number: int | None = None,
+        threshold: float = DEFAULT_THRESHOLD, embed_fn=None) -> FixResult:
     """Drop rows by the safe fixes and save the rest as a new version (the parent is kept).
 
     `resolve_conflicts` ("majority", "drop" or "first") drops rows of inputs that carry
-    different labels within one split (see `core.datasets.conflicts`).
+    different labels within one split (see `core.datasets.conflicts`). A test split the
+    import was given is never reduced unless `include_test`: its conflicting, duplicate
+    and empty rows are left as given and counted in `FixResult.left_in_test`.
     """
     if not (drop_duplicates or drop_empty or drop_leakage or resolve_conflicts):
         raise DatasetError("choose at least one fix: --drop-duplicates, --drop-empty, "
@@ -179,59 +182,97 @@ def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = Fals
         raise DatasetError(f"unknown way to resolve conflicts '{resolve_conflicts}'; use "
                            "majority, drop or first.")
     parent = store.get_version(ws, name, number)
+    if include_test and "test" not in parent.given:
+        raise DatasetError(f"--include-test changes a test file the import was given, and "
+                           f"'{name}' version {parent.number} has none (its test split, if any, "
+                           "was cut here and is fixed like the rest); leave --include-test out.")
     frame = store.load_frame(ws, parent)
     m = parent.mapping
     sp = store.get_split(ws, parent)
+    given = store.get_given(ws, parent)
     if drop_leakage and sp is None:
         raise DatasetError(f"'{name}' version {parent.number} has no split, so nothing can leak; "
                            f"make one first with `ladder data split {name} --val 0.1 --test 0.1`.")
     col = lambda c: frame[c].astype(str).tolist() if c else [""] * len(frame)  # noqa: E731
     inputs, targets, contexts = col(m.input_col), col(m.target_col), col(m.context_col)
+    parts = sp.assignment if sp is not None else given.assignment if given is not None else None
+    test_rows = ({int(i) for i in np.flatnonzero(given.assignment == SPLITS.index("test"))}
+                 if "test" in parent.given else set())
+    keep_test = bool(test_rows) and not include_test
+    in_test = test_rows if keep_test else set()
     removed: dict[str, int] = {}
+    left: dict[str, int] = {}
     drop: set[int] = set()
+
+    def take(kind: str, rows: set[int]) -> None:
+        if in_test and rows & in_test:
+            left[kind] = len(rows & in_test)
+        removed[kind] = len(rows - in_test)
+        drop.update(rows - in_test)
+
     if drop_empty:
-        rows = {i for i, (a, b) in enumerate(zip(inputs, targets, strict=True))
-                if not a.strip() or not b.strip()}
-        removed["empty"] = len(rows)
-        drop |= rows
-    parts = sp.assignment if sp is not None else None
+        take("empty", {i for i, (a, b) in enumerate(zip(inputs, targets, strict=True))
+                       if not a.strip() or not b.strip()})
     if resolve_conflicts:
         groups = conflict_groups([normalise(t) for t in inputs], targets, parts)
-        if not groups:
-            raise DatasetError(f"'{name}' version {parent.number} has no conflicting labels (no "
-                               "input carries two different labels within a split); nothing to "
-                               "do, no new version saved.")
-        rows = set(rows_to_drop(groups, targets, resolve_conflicts))
-        removed["conflicts"] = len(rows)
-        drop |= rows
+        resolve, kept = split_by_test(groups, parts, keep_test)
+        if not resolve:
+            raise DatasetError(_no_conflicts(name, parent.number, kept))
+        take("conflicts", set(rows_to_drop(resolve, targets, resolve_conflicts)))
+        if kept:
+            left["conflicting_inputs"] = len(kept)
+            left["conflicts"] = len(rows_to_drop(kept, targets, resolve_conflicts))
     if drop_duplicates:
-        rows = set(duplicate_rows(inputs, contexts, targets, parts))
-        removed["duplicates"] = len(rows)
-        drop |= rows
+        take("duplicates", set(duplicate_rows(inputs, contexts, targets, parts)))
     if drop_leakage:
-        rows = set(leaking_train_rows(frame, m, sp, threshold, embed_fn,
-                                      None if embed_fn else _vectors_path(ws, parent)))
-        removed["leakage"] = len(rows)
-        drop |= rows
+        take("leakage", set(leaking_train_rows(frame, m, sp, threshold, embed_fn,
+                                               None if embed_fn else _vectors_path(ws, parent))))
     removed["total"] = len(drop)
     if not drop:
-        return FixResult(parent, False, removed, parent)
+        return FixResult(parent, False, removed, parent, left)
     keep = np.array(sorted(set(range(len(frame))) - drop), dtype=np.int64)
     if not len(keep):
         raise DatasetError("the fixes would drop every row; nothing would be left to save.")
-    kept = frame.iloc[keep].reset_index(drop=True)
+    kept_rows = frame.iloc[keep].reset_index(drop=True)
     what = ", ".join(f"{n} conflicting, by {resolve_conflicts}" if k == "conflicts" else
                      f"{n} {k}" for k, n in removed.items() if k != "total" and n)
-    given = store.get_given(ws, parent)
+    note = f"dropped {len(drop)} rows ({what})" + _left_note(left, len(drop & test_rows))
     version, created = store.save_version(
-        ws, name, kept, m, source=f"fix of version {parent.number}",
-        note=f"dropped {len(drop)} rows ({what})", parent=parent,
-        given=given.take(keep) if given is not None else None)
+        ws, name, kept_rows, m, source=f"fix of version {parent.number}", note=note,
+        parent=parent, given=given.take(keep) if given is not None else None)
     if created and sp is not None:
         stratified = m.task in ("classification", "scale")
         tg = [targets[i].strip() for i in keep] if stratified else None
         store.save_split(ws, version, carry_split(sp, keep, tg))
-    return FixResult(version, created, removed, parent)
+    return FixResult(version, created, removed, parent, left)
+
+
+def _no_conflicts(name: str, number: int, in_test: list[list[int]]) -> str:
+    if in_test:
+        return (f"'{name}' version {number} has conflicting labels only in its given test file "
+                f"({len(in_test)} inputs, {sum(map(len, in_test))} rows), which is kept as "
+                "given; add --include-test (or tick the page's checkbox) to resolve them there "
+                "too. No new version saved.")
+    return (f"'{name}' version {number} has no conflicting labels (no input carries two "
+            "different labels within a split); nothing to do, no new version saved.")
+
+
+LEFT_WORDS = {"conflicting_inputs": "conflicting inputs",
+              "conflicts": "rows the conflict fix would drop", "duplicates": "duplicate rows",
+              "empty": "empty rows"}
+
+
+def describe_left(left: dict) -> str:
+    """What a fix left in the given test file, in words: "2 conflicting inputs, ..."."""
+    return ", ".join(f"{n} {LEFT_WORDS[k]}" for k, n in left.items() if n)
+
+
+def _left_note(left: dict, dropped_in_test: int) -> str:
+    """What the fix did to, or left in, the given test file, for the version's note."""
+    if dropped_in_test:
+        return f"; {dropped_in_test} of them from the given test file (--include-test)"
+    said = describe_left({k: n for k, n in left.items() if k != "conflicts"})
+    return f"; the given test file kept as given ({said} left in it)" if said else ""
 
 
 def rows_for(ws, name: str, split_name: str | None = None,

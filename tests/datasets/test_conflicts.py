@@ -66,9 +66,11 @@ def test_each_choice_keeps_the_planted_rows(how, ws, conflicted, capsys):
 def test_report_says_how_many_rows_each_choice_keeps(ws, conflicted):
     v = datasets.get_version(ws, conflicted)
     rep = datasets.quality_report(datasets.load_frame(ws, v), v.mapping, embed_fn=_onehot)
-    assert rep["conflict_resolution"] == {
-        "inputs": 4, "rows": 12,
-        "keeps": {how: len(ROWS) - len(drop) for how, drop in DROPS.items()}}
+    res = rep["conflict_resolution"]
+    assert (res["inputs"], res["rows"], res["ties"]) == (4, 12, 1)
+    assert res["keeps"] == {how: len(ROWS) - len(drop) for how, drop in DROPS.items()}
+    assert not res["test_given"] and res["with_test"] is None  # no split, so no given test file
+    assert res["per_split"]["before"] == {"all": {"(empty)": 1, "A": 11, "B": 6}}
     finding = next(f for f in rep["findings"] if f["check"] == "conflicting_labels")
     assert finding["count"] == 4 and finding["fix"] == "resolve_conflicts"
     rep.update(dataset="c", version=1)

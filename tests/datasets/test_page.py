@@ -134,10 +134,11 @@ def test_conflict_fix_on_the_page(ws, write):
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     how = at.radio(key="fix_conflicts_how")
     assert "Resolve 1 conflicting inputs (3 rows)" in how.label
-    assert list(how.options) == [
-        "majority label (ties dropped): keeps 4 of 5 rows", "drop them: keeps 2 of 5 rows",
-        "keep the first label: keeps 4 of 5 rows"]
+    assert list(how.options) == ["majority label (ties dropped)", "drop them",
+                                 "keep the first label"]
+    assert "majority keeps 4 of 5 rows." in [c.value for c in at.caption]
     how.set_value("drop").run()
+    assert "drop keeps 2 of 5 rows." in [c.value for c in at.caption]
     at.button(key="fix_conflicts").click().run()
     assert not at.exception
     assert any("Saved version 2" in s.value and "by drop" in s.value for s in at.success)
