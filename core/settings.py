@@ -53,6 +53,11 @@ class Settings(BaseSettings):
     chroma_url: str | None = Field(
         default=None, description="A chroma server URL; the embedded store is used when unset."
     )
+    backends: str = Field(
+        default="",
+        description="Comma-separated Python modules that register extra model kinds "
+        "(docs/backends.md); imported when a kind is first looked up.",
+    )
     hf_offline: bool | None = Field(
         default=None,
         description="Force Hugging Face Hub offline mode; by default offline unless a hub model is registered.",

@@ -25,7 +25,7 @@ class Workspace:
 def open_workspace(settings: Settings | None = None) -> Workspace:
     settings = (settings or load_settings()).ensure()
     db = open_db(settings.db_path)
-    ws = Workspace(settings, db, Registry(db))
+    ws = Workspace(settings, db, Registry(db, settings.runs_dir))
     configure_offline(ws)
     return ws
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from core.models.packaged import PACKAGED
-
 _KEYS = ("max_position_embeddings", "n_positions", "max_sequence_length", "seq_length")
 
 
@@ -41,18 +39,9 @@ def from_config(path: Path | str) -> int | None:
 
 
 def model_context(ws, spec) -> int | None:
-    """Tokens of prompt and answer together that `spec`'s model can handle, or None."""
-    if spec.kind == "adapter":
-        return model_context(ws, ws.registry.get(spec.base_model)) if spec.base_model else None
-    cache = Path(ws.settings.model_cache) / spec.id / "config.json"
-    if spec.kind == "packaged":
-        known = PACKAGED.get(spec.source)
-        return from_config(cache) or (known.context if known else None)
-    if spec.kind == "folder":
-        return from_config(Path(spec.source) / "config.json") or from_config(cache)
-    if spec.kind == "hub":
-        from huggingface_hub import try_to_load_from_cache
+    """Tokens of prompt and answer together that `spec`'s model can handle, or None
+    (its kind's `context` hook; kinds without one, such as endpoints, say None)."""
+    from core.models import kinds
 
-        found = try_to_load_from_cache(spec.source, "config.json")
-        return from_config(found) if isinstance(found, str) else None
-    return None
+    hook = kinds.of(spec).context
+    return hook(ws, spec) if hook is not None else None

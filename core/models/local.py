@@ -21,13 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from core.hardware import pick_device, pick_dtype
-from core.hf import cache_lock, loading
+from core.hf import loading
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
 from core.models.candidates import CandidateScoring
 from core.models.decoding import generate_kwargs
 from core.models.latency import SoloCost
 from core.models.latency import measure as measure_solo
-from core.models.packaged import PACKAGED, locate_gguf
+from core.models.packaged import PACKAGED
 from core.models.prefix import (
     accepts,
     batch_cache,
@@ -101,31 +101,14 @@ def convert_gguf(gguf_path: Path, out_dir: Path, progress: Progress | None = Non
 
 
 def materialize(spec, cache_root: Path, progress: Progress | None = None) -> str:
-    """Return what `from_pretrained` should load for `spec`, converting GGUF once."""
-    if spec.kind == "packaged":
-        out = cached_model_dir(cache_root, spec.id)
-        if not (out / CACHE_MARKER).exists():
-            with cache_lock(out):  # the app, the CLI and a worker may all get here at once
-                if not (out / CACHE_MARKER).exists():
-                    gguf = locate_gguf(spec.source, cache_root / "_gguf")
-                    convert_gguf(gguf, out, progress)
-        return str(out)
-    if spec.kind == "folder":
-        folder = Path(spec.source)
-        if not folder.is_dir():
-            raise ModelError(f"The model folder {folder} no longer exists; edit or delete '{spec.id}'.")
-        ggufs = sorted(folder.glob("*.gguf"))
-        if not (folder / "config.json").exists() and ggufs:
-            out = cached_model_dir(cache_root, spec.id)
-            if not (out / CACHE_MARKER).exists():
-                with cache_lock(out):
-                    if not (out / CACHE_MARKER).exists():
-                        convert_gguf(ggufs[0], out, progress)
-            return str(out)
-        return str(folder)
-    if spec.kind == "hub":
-        return spec.source
-    raise ModelError(f"'{spec.id}' is not a local model.")
+    """Return what `from_pretrained` should load for `spec` (its kind's `weights` hook:
+    a packaged GGUF or a folder's .gguf is converted once into the cache)."""
+    from core.models import kinds
+
+    weights = kinds.of(spec).weights
+    if weights is None:
+        raise ModelError(f"'{spec.id}' is not a model whose weights are on this machine.")
+    return weights(spec, cache_root, progress)
 
 
 class LocalBackend(CandidateScoring):
@@ -335,7 +318,7 @@ def load_backend(spec, settings, registry=None, progress: Progress | None = None
             return _LOADED[key]
         adapter = None
         base = spec
-        if spec.kind == "adapter":
+        if spec.base_model:  # a PEFT adapter on a registered base (kind `adapter`)
             if registry is None:
                 raise ModelError("Loading an adapter needs the registry to find its base model.")
             base = registry.get(spec.base_model)

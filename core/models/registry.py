@@ -12,9 +12,9 @@ from collections.abc import Callable
 
 from pydantic import ValidationError
 
+from core.models import kinds
 from core.models.base import ModelError
 from core.models.packaged import PACKAGED
-from core.models.secrets import resolve_key
 from core.models.spec import ModelSpec, describe_validation_error
 from core.store import Database
 
@@ -33,9 +33,11 @@ def build_spec(**fields) -> ModelSpec:
 
 
 class Registry:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, runs_dir=None):
         self.db = db
         self._seed_builtins()
+        if runs_dir is not None:
+            self.adopt_finetuned(runs_dir)
 
     def _seed_builtins(self) -> None:
         now = time.time()
@@ -71,7 +73,7 @@ class Registry:
                 f"A model named '{spec.id}' is already registered; choose another name "
                 "or edit the existing one."
             )
-        check_key_available(spec)
+        check_before_saving(spec)
         if verify is not None:
             verify(spec)
         now = time.time()
@@ -93,7 +95,7 @@ class Registry:
         spec = build_spec(**merged)
         if current.builtin and (spec.kind != current.kind or spec.source != current.source):
             raise ModelError(f"'{model_id}' is built in: only its prices and notes can change.")
-        check_key_available(spec)
+        check_before_saving(spec)
         if verify is not None:
             verify(spec)
         sets = ", ".join(f"{c} = ?" for c in _COLUMNS[1:])
@@ -115,7 +117,18 @@ class Registry:
         self.db.execute("DELETE FROM models WHERE id = ?", (model_id,))
 
     def has_hub_models(self) -> bool:
-        return bool(self.db.query("SELECT 1 FROM models WHERE kind = 'hub' LIMIT 1"))
+        """Whether a registered model fetches its weights from the Hugging Face Hub."""
+        used = [r["kind"] for r in self.db.query("SELECT DISTINCT kind FROM models")]
+        return any((k := kinds.find(name)) is not None and k.downloads for name in used)
+
+    def adopt_finetuned(self, runs_dir) -> int:
+        """Entries of kind `folder` whose folder lies in the runs folder were made by a full
+        fine-tune before the `finetuned` kind existed: give them that kind. Returns how many."""
+        prefix = str(runs_dir).rstrip("/") + "/"
+        with self.db.connect() as c:
+            return c.execute(
+                "UPDATE models SET kind = 'finetuned' WHERE kind = 'folder' AND "
+                "substr(source, 1, ?) = ?", (len(prefix), prefix)).rowcount
 
     def record_usage(self, model_id: str, input_tokens: int, output_tokens: int,
                      latency_s: float, cost_usd: float | None, purpose: str = "test") -> None:
@@ -126,13 +139,11 @@ class Registry:
         )
 
 
-def check_key_available(spec: ModelSpec) -> None:
-    if spec.kind == "openai" and spec.api_key_env and not resolve_key(spec.api_key_env):
-        raise ModelError(
-            f"The environment variable {spec.api_key_env} is not set. Set it in the "
-            f"environment (export {spec.api_key_env}=...) or in .streamlit/secrets.toml, "
-            "then try again; leave the key variable empty for servers that need no key."
-        )
+def check_before_saving(spec: ModelSpec) -> None:
+    """The kind's own check before saving (an endpoint's key variable is set, ...)."""
+    check = kinds.of(spec).check
+    if check is not None:
+        check(spec)
 
 
 def _spec_to_row(spec: ModelSpec) -> tuple:

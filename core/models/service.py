@@ -1,15 +1,16 @@
 """One entry point for "run this prompt on that registered model".
 
-Picks the backend for a registry entry (local transformers, an endpoint, or an
-embedding classifier),
-sends the prompts, and attaches the cost of each request using the model's
-prices: tokens x price for hosted models, machine time x hourly cost locally.
+Asks the registry entry's kind for its backend (local transformers, an endpoint, an
+embedding classifier, or a plugin's; core.models.kinds), sends the prompts, and attaches
+the cost of each request as the kind prices it: by default tokens x price for hosted
+models, machine time x hourly cost locally.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.models import kinds
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError
 from core.models.spec import ModelSpec
 
@@ -21,21 +22,9 @@ class PricedGeneration:
 
 
 def get_backend(ws, spec: ModelSpec, progress=None):
-    """The backend object for `spec` (cached per process for local models)."""
-    if spec.kind == "classifier":
-        from core.models.classifier import load_backend as load_classifier
-
-        return load_classifier(spec)
-    if spec.kind == "openai":
-        from core.models.openai_compat import OpenAICompatBackend
-
-        return OpenAICompatBackend(
-            spec.base_url, spec.source, spec.api_key_env,
-            max_concurrency=max(1, spec.concurrency),
-        )
-    from core.models.local import load_backend
-
-    return load_backend(spec, ws.settings, ws.registry, progress)
+    """The backend object for `spec`, from its kind's `load` hook (local models are cached
+    per process)."""
+    return kinds.of(spec).load(ws, spec, progress)
 
 
 def request_cost(spec: ModelSpec, g: Generation) -> float | None:

@@ -1,22 +1,20 @@
 """The registry entry for one model, validated field by field.
 
 Every field error names the field and says how to fix it; the registry stores
-only entries that passed this model, so a bad form or CLI flag changes nothing.
+only entries that passed this model, so a bad form or CLI flag changes nothing. What
+depends on the kind (its own field checks, which prices it needs, how a request is
+priced) is asked of the kind's registry entry (core.models.kinds).
 """
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ModelKind = Literal["packaged", "hub", "folder", "openai", "adapter", "classifier"]
-LOCAL_KINDS = ("packaged", "hub", "folder", "adapter", "classifier")
+from core.models import kinds
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._+-]{0,79}$")
-_HF_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*$")
 _ENV_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -26,7 +24,7 @@ class ModelSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(description="Short name used everywhere, e.g. gpt-4o-mini or smollm2-135m-instruct.")
-    kind: ModelKind
+    kind: str = Field(description="The model kind (backend), one registered in core.models.kinds.")
     source: str = Field(
         description="packaged id, Hugging Face id, local folder, remote model name, adapter "
                     "folder, or classifier folder."
@@ -84,61 +82,44 @@ class ModelSpec(BaseModel):
             )
         return v
 
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if kinds.find(v) is None:
+            raise ValueError(kinds.unknown_kind(v))
+        return v
+
     @model_validator(mode="after")
     def _by_kind(self) -> ModelSpec:
-        if self.kind == "openai":
-            from core.models.openai_compat import validate_base_url
-
-            if not self.base_url:
-                raise ValueError("an OpenAI-compatible model needs a base URL, e.g. http://127.0.0.1:8000/v1")
-            self.base_url = validate_base_url(self.base_url)
+        kind = kinds.get(self.kind)
+        if kind.validate is not None:
+            kind.validate(self)
+        if kind.hosted:
             if self.price_in_per_m is None or self.price_out_per_m is None:
                 raise ValueError(
                     "a hosted model needs both prices (USD per 1M input and per 1M output "
                     "tokens); enter 0 for a free self-hosted server"
                 )
-        else:
-            if self.hourly_cost is None:
-                raise ValueError(
-                    "a local model needs an hourly hardware cost in USD (e.g. 0.10 for a small "
-                    "cloud CPU machine, 2.50 for a GPU); enter 0 to ignore hardware cost"
-                )
-        if self.kind == "hub" and not _HF_RE.match(self.source):
+        elif self.hourly_cost is None:
             raise ValueError(
-                f"'{self.source}' is not a Hugging Face model id; use the form org/name, "
-                "e.g. HuggingFaceTB/SmolLM2-360M-Instruct"
+                "a local model needs an hourly hardware cost in USD (e.g. 0.10 for a small "
+                "cloud CPU machine, 2.50 for a GPU); enter 0 to ignore hardware cost"
             )
-        if self.kind == "folder":
-            folder = Path(self.source).expanduser()
-            if not folder.is_dir():
-                raise ValueError(f"the folder {folder} does not exist")
-            if not (folder / "config.json").exists() and not list(folder.glob("*.gguf")):
-                raise ValueError(
-                    f"{folder} holds no config.json or .gguf file; point at a saved "
-                    "transformers model folder"
-                )
-            self.source = str(folder.resolve())
-        if self.kind == "adapter" and not self.base_model:
-            raise ValueError("an adapter needs the id of its base model")
         return self
 
     @property
     def is_local(self) -> bool:
-        return self.kind in LOCAL_KINDS
+        return kinds.get(self.kind).local
 
     def cost_usd(self, input_tokens: int, output_tokens: int, latency_s: float) -> float | None:
-        """Cost of one request: tokens x price for hosted models, time x hourly cost locally.
+        """Cost of one request, as its kind prices it: by default tokens x price for hosted
+        models, time x hourly cost locally (core.models.kinds.Kind.cost).
 
-        >>> ModelSpec(id="m", kind="packaged", source="m", hourly_cost=3.6).cost_usd(10, 5, 2.0)
+        >>> ModelSpec(id="m", kind="packaged", source="smollm2-135m-instruct",
+        ...           hourly_cost=3.6).cost_usd(10, 5, 2.0)
         0.002
         """
-        if self.kind == "openai":
-            if self.price_in_per_m is None or self.price_out_per_m is None:
-                return None
-            return (input_tokens * self.price_in_per_m + output_tokens * self.price_out_per_m) / 1e6
-        if self.hourly_cost is None:
-            return None
-        return latency_s / 3600.0 * self.hourly_cost / self.concurrency
+        return kinds.get(self.kind).cost(self, input_tokens, output_tokens, latency_s)
 
 
 def describe_validation_error(err: Exception) -> str:

@@ -241,4 +241,34 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE models_new RENAME TO models
         """,
     ),
+    (
+        "0008_model_kinds_open",
+        # Model kinds are registered in code (core.models.kinds), plugins included, and
+        # validated there: the table keeps no list of them. SQLite cannot drop a CHECK
+        # constraint, so the table is rebuilt without it.
+        """
+        CREATE TABLE models_new (
+            id TEXT PRIMARY KEY,
+            kind TEXT NOT NULL,
+            source TEXT NOT NULL,
+            base_url TEXT,
+            api_key_env TEXT,
+            base_model TEXT,
+            price_in_per_m REAL,
+            price_out_per_m REAL,
+            hourly_cost REAL,
+            concurrency INTEGER NOT NULL DEFAULT 1,
+            trust_remote_code INTEGER NOT NULL DEFAULT 0,
+            builtin INTEGER NOT NULL DEFAULT 0,
+            notes TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        INSERT INTO models_new SELECT id, kind, source, base_url, api_key_env, base_model,
+            price_in_per_m, price_out_per_m, hourly_cost, concurrency, trust_remote_code, builtin,
+            notes, created_at, updated_at FROM models;
+        DROP TABLE models;
+        ALTER TABLE models_new RENAME TO models
+        """,
+    ),
 ]
