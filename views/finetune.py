@@ -9,7 +9,7 @@ from core import jobs
 from core.finetune import PRESETS, FinetuneError, build_config, service
 from core.finetune.config import PRESET_HELP, FinetuneConfig
 from core.finetune.data import default_variant
-from core.finetune.plan import plan_run
+from core.finetune.plan import plan_run, trainable_models
 from core.models.base import ModelError
 from views.common import flash, show_flash, workspace
 
@@ -54,7 +54,7 @@ def _score(s):
 
 
 def new_run_tab():
-    local = [s for s in ws.registry.list() if s.kind in ("packaged", "hub", "folder")]
+    local = trainable_models(ws)
     from core.datasets import list_datasets
 
     datasets = [d for d in list_datasets(ws) if d["split"]]
@@ -63,7 +63,7 @@ def new_run_tab():
                 "train/validation/test split (Data page: import, then split).")
         return
     c1, c2 = st.columns(2)
-    model = c1.selectbox("Base model", [s.id for s in local], key="ft_model",
+    model = c1.selectbox("Base model", local, key="ft_model",
                          help="A local model from the registry; API models cannot be trained.")
     names = [d["name"] for d in datasets]
     data = c2.selectbox("Dataset (latest version)", names, key="ft_data")

@@ -24,7 +24,14 @@ class Option:
     ci_high: float = math.nan
     latency_p50_ms: float = math.nan
     latency_p95_ms: float = math.nan
-    kind: str = "local"
+    kind: str = ""  # the model's kind (core.models.kinds); "" when not known
+
+    @property
+    def backend(self):
+        """The registered kind of this option's model (its capabilities), None if unknown."""
+        from core.models import kinds
+
+        return kinds.find(self.kind)
 
     def monthly_cost(self, requests_per_month: float, horizon_months: float = 12.0) -> float:
         """Per-request cost x volume, plus the one-time cost spread over the horizon.

@@ -67,8 +67,11 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
     costs = {o.name: o.monthly_cost(req.volume_per_month, req.horizon_months) for o in options}
     rejected: dict[str, str] = {}
     for o in options:
-        if req.data_in_house and o.kind == "openai":
-            rejected[o.name] = "a hosted model, but your data must stay in-house"
+        if req.data_in_house and (o.backend is None or o.backend.hosted):
+            rejected[o.name] = (
+                "a hosted model, but your data must stay in-house" if o.backend else
+                f"where it runs is unknown (its kind '{o.kind or '?'}' is not installed here), "
+                "so it cannot be shown to keep your data in-house")
         elif not o.score >= req.min_score:
             rejected[o.name] = f"score {o.score:.3f} is below the minimum {req.min_score:.3f}"
         elif req.max_latency_ms is not None and not o.latency_p95_ms <= req.max_latency_ms:
@@ -113,33 +116,34 @@ def classifier_note(options: list[Option], rejected: dict[str, str],
     comparison: does it meet the requirements, and does it cost less than all of
     them at the stated volume?
     """
-    clfs = [o for o in options if o.kind == "classifier"]
+    clfs = [o for o in options if not reads_prompt(o)]
     if not clfs:
         return None
     c = max(clfs, key=lambda o: (o.score, -costs[o.name]))
-    llms = [o for o in options if o.kind != "classifier"]
+    what = c.backend.label.lower() if c.backend else "classifier"
+    llms = [o for o in options if reads_prompt(o)]
     meets = c.name not in rejected
     cheapest = min(llms, key=lambda o: costs[o.name]) if llms else None
     cheaper = cheapest is not None and costs[c.name] < costs[cheapest.name]
     better = [o.name for o in llms if o.score > c.score]
     if not llms:
-        text = (f"The embedding classifier {c.name} " + ("meets" if meets else "does not meet")
+        text = (f"The {what} {c.name} " + ("meets" if meets else "does not meet")
                 + f" your requirements (score {c.score:.3f}); compare it with an LLM to see "
                 "what a model would add.")
     elif meets and cheaper:
-        text = (f"The embedding classifier {c.name} meets your requirements (score "
+        text = (f"The {what} {c.name} meets your requirements (score "
                 f"{c.score:.3f}) at a lower cost than every LLM compared (${costs[c.name]:,.2f} "
                 f"a month against ${costs[cheapest.name]:,.2f} for the cheapest LLM, "
                 f"{cheapest.name}): try it before paying for an LLM"
                 + (f"; {', '.join(better)} score{'s' if len(better) == 1 else ''} higher, "
                    "which matters only if you need more than your minimum." if better else "."))
     elif meets:
-        text = (f"The embedding classifier {c.name} meets your requirements (score "
+        text = (f"The {what} {c.name} meets your requirements (score "
                 f"{c.score:.3f}) but costs more than {cheapest.name} at this volume "
                 f"(${costs[c.name]:,.2f} against ${costs[cheapest.name]:,.2f} a month).")
     else:
         passing = [o for o in llms if o.name not in rejected]
-        text = (f"The embedding classifier {c.name} does not meet your requirements "
+        text = (f"The {what} {c.name} does not meet your requirements "
                 f"({rejected[c.name]})"
                 + (f"; {min(passing, key=lambda o: costs[o.name]).name} does, so an LLM earns "
                    "its cost here." if passing else " either."))
@@ -151,9 +155,20 @@ def advanced_option(options: list[Option]) -> Option:
     """The option you would prompt instead of fine-tuning: the best-scoring LLM that is not
     itself a fine-tuned adapter (the best overall when every option is one), never an
     embedding classifier unless there is nothing else."""
-    pool = ([o for o in options if o.kind not in ("adapter", "classifier")]
-            or [o for o in options if o.kind != "classifier"] or options)
+    pool = ([o for o in options if reads_prompt(o) and not is_tuned(o)]
+            or [o for o in options if reads_prompt(o)] or options)
     return max(pool, key=lambda o: (o.score, o.per_request_usd))
+
+
+def reads_prompt(o: Option) -> bool:
+    """Reads a prompt and writes text (an LLM), unlike a label predictor such as the
+    embedding classifier; an option of an unknown kind counts as an LLM."""
+    return o.backend is None or o.backend.prompted
+
+
+def is_tuned(o: Option) -> bool:
+    """Made by a fine-tune on the project's data (an adapter or a fully fine-tuned model)."""
+    return o.backend is not None and o.backend.tuned
 
 
 def _be_text(a: Option, b: Option, v: float | None) -> str:
@@ -165,7 +180,7 @@ def _be_text(a: Option, b: Option, v: float | None) -> str:
 
 
 def _guidance(options, req, advanced, bes, task, train_rows) -> list[dict]:
-    tuned = [o for o in options if o.kind == "adapter"]
+    tuned = [o for o in options if is_tuned(o)]
     be_values = [b["requests_per_month"] for b in bes
                  if b["option"] in {o.name for o in tuned} and b["requests_per_month"] is not None]
     fast_enough = [o.name for o in tuned if req.max_latency_ms is not None

@@ -16,6 +16,7 @@ from core.errors import LadderError
 from core.evals.config import EvalConfig
 from core.evals.store import cells_frame, get_run
 from core.evals.summary import leaderboard, row_results
+from core.models import kinds
 from core.prompts.variants import Variant
 
 
@@ -29,10 +30,11 @@ def check_prices(ws, model_ids: list[str]) -> None:
         raise CompareError("choose at least one model to compare")
     for m in model_ids:
         spec = ws.registry.get(m)
-        if spec.kind == "openai" and (spec.price_in_per_m is None or spec.price_out_per_m is None):
+        hosted = kinds.of(spec).hosted
+        if hosted and (spec.price_in_per_m is None or spec.price_out_per_m is None):
             raise CompareError(f"'{m}' has no prices; set them with `ladder models edit {m} "
                                "--price-in USD --price-out USD` or on the Models page.")
-        if spec.kind != "openai" and spec.hourly_cost is None:
+        if not hosted and spec.hourly_cost is None:
             raise CompareError(f"'{m}' has no hourly hardware cost; set it with `ladder models "
                                f"edit {m} --hourly-cost USD` or on the Models page.")
 
@@ -59,18 +61,17 @@ def comparison_config(dataset: str, model_ids: list[str], variants: list[Variant
 
 
 def training_cost(ws, model_id: str, prep_hours: float = 0.0, prep_rate: float = 0.0) -> float:
-    """One-time cost of a fine-tuned adapter (its measured training time x hourly cost,
-    plus data preparation) or of an embedding classifier (its training time x hourly cost)."""
+    """One-time cost of a tuned model (an adapter or a fully fine-tuned model: its run's
+    measured training time x hourly cost, plus data preparation) or of a model that trains
+    when added (an embedding classifier: its training time x hourly cost); else nothing."""
     spec = ws.registry.get(model_id)
-    if spec.kind == "classifier":
-        from core.models.classifier import classifier_meta
-
-        seconds = float(classifier_meta(spec).get("train_seconds") or 0.0)
-        return finetune_one_time_cost(seconds, spec.hourly_cost or 0.0)
-    if spec.kind != "adapter":
-        return 0.0
-    seconds = _training_seconds(ws, model_id)
-    return finetune_one_time_cost(seconds, spec.hourly_cost or 0.0, prep_hours, prep_rate)
+    kind = kinds.of(spec)
+    if kind.tuned:
+        seconds = _training_seconds(ws, model_id)
+        return finetune_one_time_cost(seconds, spec.hourly_cost or 0.0, prep_hours, prep_rate)
+    if kind.train_seconds is not None:
+        return finetune_one_time_cost(kind.train_seconds(spec), spec.hourly_cost or 0.0)
+    return 0.0
 
 
 def _training_seconds(ws, model_id: str) -> float:
@@ -104,7 +105,7 @@ def options_from_run(ws, run_id: int, prep_hours: float = 0.0,
             one_time_usd=training_cost(ws, e["model"], prep_hours, prep_rate) if spec else 0.0,
             score=e["score"], ci_low=e["ci_low"], ci_high=e["ci_high"],
             latency_p50_ms=e["latency_p50_ms"], latency_p95_ms=e["latency_p95_ms"],
-            kind=spec.kind if spec else "local"))
+            kind=spec.kind if spec else ""))
     return out
 
 

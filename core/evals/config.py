@@ -9,6 +9,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from core.evals.scorers import ScorerConfig
+from core.models import kinds
 from core.prompts.variants import Variant, check_unique_names
 
 
@@ -70,10 +71,12 @@ class EvalConfig(BaseModel):
         return [(m, v.name) for m in self.models for v in self.variants]
 
     def mode_for(self, task: str, model_kind: str) -> str:
-        """generate, likelihood or classify (an embedding classifier) for one model."""
-        if model_kind == "classifier":
+        """generate, likelihood or classify (a model that reads no prompt, such as the
+        embedding classifier) for one model, from its kind's capabilities."""
+        kind = kinds.get(model_kind)
+        if not kind.prompted:
             return "classify"
-        if self.scoring == "generate" or task != "classification" or model_kind == "openai":
+        if self.scoring == "generate" or task != "classification" or not kind.likelihood:
             return "generate"
         if self.scoring == "likelihood":
             return "likelihood"

@@ -31,8 +31,8 @@ from core.evals.store import (
     set_status,
     write_cells,
 )
+from core.models import kinds
 from core.models.base import ChatPrompt, GenerationParams, ModelError
-from core.models.classifier import fingerprint
 from core.prompts.variants import Variant, render_variant
 
 Progress = Callable[[int, int, float | None], None]  # done, total, eta seconds
@@ -89,9 +89,12 @@ def validate(ws, cfg: EvalConfig) -> EvalRows:
     for m in cfg.models:
         if problem := check_max_new_tokens(ws, cfg.max_new_tokens, m):
             raise EvalError(problem)
-        if ws.registry.get(m).kind == "classifier" and data.task != "classification":
-            raise EvalError(f"'{m}' is an embedding classifier: it predicts labels, so it runs "
-                            f"only on classification datasets, and '{cfg.dataset}' is "
+        kind = kinds.of(ws.registry.get(m))
+        if not kind.runs_on(data.task):
+            only = " or ".join(t.replace("_", " ") for t in kind.tasks or ())
+            raise EvalError(f"'{m}' is {kind.a_label}: "
+                            + (f"it {kind.does}, so " if kind.does else "")
+                            + f"it runs only on {only} datasets, and '{cfg.dataset}' is "
                             f"{data.task.replace('_', ' ')}; leave it out of this run.")
     columns = list(data.version.columns)
     for v in cfg.variants:
@@ -160,14 +163,13 @@ def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
     prompts_of: dict[str, list[ChatPrompt]] = {}
     for model_id in cfg.models:
         mode = cfg.mode_for(data.task, ws.registry.get(model_id).kind)
-        key_id = model_id
+        key_id = cache_id(ws, model_id)
         context = model_context(ws, model_id) if mode == "generate" else None
         for v in cfg.variants:
             if (model_id, v.name) not in combos:
                 continue
             if mode == "classify":  # no prompt: the classifier reads the row's input
                 prompts = [ChatPrompt(r["input"]) for r in data.rows]
-                key_id = f"{model_id}@{fingerprint(ws.registry.get(model_id))}"
             else:
                 if v.name not in prompts_of:
                     prompts_of[v.name] = build_prompts(ws, cfg, data, v)
@@ -182,6 +184,12 @@ def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
     return [t for t in tasks if (t.model_id, t.variant, t.row["row_id"], t.sample) not in done]
 
 
+def cache_id(ws, model_id: str) -> str:
+    """The model in a cell's cache key: its id, plus its kind's fingerprint where it has one."""
+    spec = ws.registry.get(model_id)
+    return f"{model_id}@{fp(spec)}" if (fp := kinds.of(spec).fingerprint) else model_id
+
+
 def label_baseline(ws, cfg: EvalConfig, data: EvalRows, model_id: str,
                    variant: Variant) -> list[float] | None:
     """Per label, what to subtract from a row's label log-likelihoods under this variant:
@@ -193,7 +201,7 @@ def label_baseline(ws, cfg: EvalConfig, data: EvalRows, model_id: str,
     from core.models.service import get_backend
 
     spec = ws.registry.get(model_id)
-    if spec.kind == "adapter" or str(spec.source or "").startswith(str(ws.settings.runs_dir)):
+    if kinds.of(spec).tuned:
         return None  # fine-tuned to answer with the labels: no prompt pull to cancel
     fixed = (fixed_examples(data.train_rows, variant.few_shot, cfg.seed, data.labels)
              if variant.few_shot and variant.few_shot_mode == "fixed" else [])
@@ -280,9 +288,11 @@ def compute_chunks(ws, tasks: list[Task], labels: list[str], chunk: int | None =
 
 
 def chunk_size(ws, model_id: str) -> int:
-    """Cells computed (and stored) together: local models batch and share prompt prefixes
-    within a chunk, so theirs are larger; an endpoint's requests go out one by one anyway."""
-    return 32 if ws.registry.get(model_id).kind == "openai" else 128
+    """Cells computed (and stored) together: a kind that batches (local models, which also
+    share prompt prefixes within a chunk) gets larger ones; an endpoint's requests go out
+    one by one anyway."""
+    return 128 if kinds.of(ws.registry.get(model_id)).batch else 32
+
 
 
 def report_progress(progress: Progress | None, done: int, total: int, eta: float | None) -> None:

@@ -27,6 +27,7 @@ import math
 
 import numpy as np
 
+from core.models import kinds
 from core.models.base import GenerationParams
 
 LABEL_TOKENS = 24  # a label, a number or a short phrase
@@ -114,7 +115,7 @@ def model_context(ws, model_id: str) -> int | None:
 
 def check_max_new_tokens(ws, max_new_tokens: int | None, model_id: str) -> str | None:
     """The one-line problem when `max_new_tokens` cannot fit the model's context, else None."""
-    if max_new_tokens is None or ws.registry.get(model_id).kind == "classifier":
+    if max_new_tokens is None or not kinds.of(ws.registry.get(model_id)).prompted:
         return None
     context = model_context(ws, model_id)
     if context is None or max_new_tokens < context:

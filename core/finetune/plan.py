@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from core.finetune.config import MIN_TRAIN_ROWS, FinetuneConfig, FinetuneError
 from core.finetune.data import Encoder, Rows, default_variant, prompts_for, rows_from_frame
 from core.hf import loading
+from core.models import kinds
 from core.prompts.variants import Variant
 
 # Share of the measured matmul peak a training step reaches when nothing was measured yet
@@ -139,26 +140,25 @@ def load_run_data(ws, cfg: FinetuneConfig, problems: list[str] | None = None) ->
                    parts[cfg.eval_split], parts[cfg.test_split])
 
 
+def trainable_models(ws) -> list[str]:
+    """Ids of the registered models that can be a fine-tune's base (their kind is trainable)."""
+    return [s.id for s in ws.registry.list() if (k := kinds.find(s.kind)) and k.trainable]
+
+
 def check_base_model(ws, cfg: FinetuneConfig, problems: list[str]):
     from core.models.base import ModelError
 
     try:
         spec = ws.registry.get(cfg.base_model)
+        kind = kinds.of(spec)
     except ModelError as e:
         problems.append(str(e))
         return None
-    local = [s.id for s in ws.registry.list() if s.kind in ("packaged", "hub", "folder")]
-    if spec.kind == "openai":
-        problems.append(f"'{spec.id}' is an API model (an OpenAI-compatible endpoint): its weights "
-                        f"are not here to train. Choose a local model: {', '.join(local)}.")
-        return None
-    if spec.kind == "classifier":
-        problems.append(f"'{spec.id}' is an embedding classifier, not a language model; "
-                        f"choose a local model to fine-tune: {', '.join(local)}.")
-        return None
-    if spec.kind == "adapter":
-        problems.append(f"'{spec.id}' is already a fine-tuned adapter; fine-tune its base "
-                        f"'{spec.base_model}' instead (with more data or steps).")
+    if not kind.trainable:
+        why = (kind.untrainable.format(**spec.model_dump()) if kind.untrainable else
+               f"is a {kind.label.lower()}, whose weights cannot be fine-tuned here.")
+        problems.append(f"'{spec.id}' {why} Models that can be fine-tuned: "
+                        f"{', '.join(trainable_models(ws))}.")
         return None
     return spec
 

@@ -48,7 +48,7 @@ def register(ws, base_spec, run_id: str, path: str, method: str) -> str:
     if method == "lora":
         fields.update(kind="adapter", source=path, base_model=base_spec.id)
     else:
-        fields.update(kind="folder", source=path)
+        fields.update(kind="finetuned", source=path)
     ws.registry.add(build_spec(**fields))
     return model_id
 

@@ -7,7 +7,7 @@ import math
 import plotly.graph_objects as go
 
 from core.compare.cost import Option, break_even_volume, pareto_frontier
-from core.compare.decision import advanced_option
+from core.compare.decision import advanced_option, reads_prompt
 
 BLUE, GREY, RED = "#3b5bdb", "#adb5bd", "#e03131"
 
@@ -20,7 +20,7 @@ def score_vs_cost(options: list[Option]) -> go.Figure:
         x=xs, y=[o.score for o in options], mode="markers+text",
         text=[o.name for o in options], textposition="top center",
         marker=dict(size=12, color=[BLUE if o.name in front else GREY for o in options],
-                    symbol=["diamond" if o.kind == "classifier" else "circle" for o in options]),
+                    symbol=["circle" if reads_prompt(o) else "diamond" for o in options]),
         error_y=dict(type="data", symmetric=False,
                      array=[o.ci_high - o.score for o in options],
                      arrayminus=[o.score - o.ci_low for o in options]),
@@ -30,8 +30,9 @@ def score_vs_cost(options: list[Option]) -> go.Figure:
                              mode="lines", line=dict(color=BLUE, dash="dot"),
                              name="Pareto frontier"))
     positive = [x for x in xs if x > 0]
+    unprompted = sorted({o.backend.label.lower() for o in options if not reads_prompt(o)})
     title = "Score vs cost per 1,000 requests" + (
-        " (◆ embedding classifier)" if any(o.kind == "classifier" for o in options) else "")
+        f" (◆ {', '.join(unprompted)})" if unprompted else "")
     fig.update_layout(title=title, yaxis_title="score",
                       xaxis_title="USD per 1,000 requests", height=420,
                       xaxis_type="log" if positive and max(positive) / min(positive) > 50 else

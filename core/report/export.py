@@ -13,6 +13,7 @@ import math
 from pathlib import Path
 
 from core.compare.decision import Requirements
+from core.models import kinds
 from core.report.summary import ladder_summary
 
 
@@ -66,8 +67,9 @@ def markdown(s: dict) -> str:
         out += ["| model | variant | score [95% CI] | p50 ms | p95 ms | $/1k requests |",
                 "|---|---|---|---|---|---|"]
         for m in comp["models"]:
-            variant = m["variant"] or ("(embedding classifier, no prompt)"
-                                       if m.get("kind") == "classifier" else "—")
+            k = kinds.find(m.get("kind"))
+            variant = m["variant"] or (f"({k.label.lower()}, no prompt)"
+                                       if k is not None and not k.prompted else "—")
             out.append(f"| {m['model']} | {variant} | {_ci(m)} | {m['latency_p50_ms']:.0f} "
                        f"| {m['latency_p95_ms']:.0f} | {_money(m['cost_per_1k_usd'])} |")
         dec = comp["decision"]

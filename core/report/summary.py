@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 
-from core.compare.decision import Requirements, decide
+from core.compare.decision import Requirements, decide, is_tuned
 from core.compare.service import (
     model_significance,
     options_from_run,
@@ -19,6 +19,7 @@ from core.compare.service import (
 )
 from core.evals.store import get_run, list_runs
 from core.evals.summary import dynamic_gains, is_dynamic, leaderboard, verdict
+from core.models import kinds
 
 MODEL_KEYS = ("model", "kind", "variant", "n", "score", "ci_low", "ci_high", "consistency",
               "invalid_rate", "latency_p50_ms", "latency_p95_ms", "input_tokens_mean", "output_tokens_mean",
@@ -34,9 +35,10 @@ def compare_summary(ws, run_id: int, req: Requirements, prep_hours: float = 0.0,
     for e in board:
         cost = e["cost_per_1k_usd"]
         kind = ws.registry.get(e["model"]).kind if ws.registry.exists(e["model"]) else None
+        reads_prompt = (k := kinds.find(kind)) is None or k.prompted
         models.append({
             "model": e["model"], "kind": kind,
-            "variant": None if kind == "classifier" else e["name"],  # it reads no prompt
+            "variant": e["name"] if reads_prompt else None,  # a classifier reads no prompt
             "n": e["n"], "score": e["score"],
             "ci_low": e["ci_low"], "ci_high": e["ci_high"], "consistency": e["consistency"],
             "invalid_rate": e["invalid_rate"], "latency_p50_ms": e["latency_p50_ms"],
@@ -58,7 +60,7 @@ def compare_summary(ws, run_id: int, req: Requirements, prep_hours: float = 0.0,
 
 def _headline_break_even(decision, options) -> float | None:
     """The fine-tuned option's break-even against the advanced one (else the recommended's)."""
-    tuned = {o.name for o in options if o.kind == "adapter"}
+    tuned = {o.name for o in options if is_tuned(o)}
     rec = decision.recommended.name if decision.recommended else None
     for b in decision.break_even:
         if b["option"] in tuned:
