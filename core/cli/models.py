@@ -8,6 +8,7 @@ from core.cli.args import non_negative_float as _non_negative_float
 from core.cli.args import positive_int as _positive_int
 from core.cli.args import workspace as _ws
 from core.cli.output import CliError, emit
+from core.models import kinds
 
 
 def register(sub) -> None:
@@ -18,32 +19,11 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_list)
 
-    p = msub.add_parser(
-        "add",
-        help="register a model: a Hugging Face id (--hf), a local folder (--folder), an "
-        "OpenAI-compatible endpoint (--base-url with --remote-model) or an embedding "
-        "classifier trained on a dataset (--classifier --data NAME)",
-    )
-    p.add_argument("id", help="short name for the model, e.g. gpt-4o-mini")
-    src = p.add_mutually_exclusive_group(required=True)
-    src.add_argument("--hf", metavar="ORG/NAME", help="a Hugging Face model id")
-    src.add_argument("--folder", metavar="PATH", help="a local transformers model folder")
-    src.add_argument("--base-url", metavar="URL", help="an OpenAI-compatible base URL (…/v1)")
-    src.add_argument("--classifier", action="store_true",
-                     help="train an embedding classifier (MiniLM + logistic regression) on the "
-                     "train split of --data")
-    p.add_argument("--data", metavar="DATASET", help="with --classifier: the classification "
-                   "dataset whose train split it learns")
-    p.add_argument("--remote-model", help="the model name the endpoint expects")
-    p.add_argument("--key-env", metavar="VAR", help="environment variable holding the API key")
-    _price_args(p)
-    p.add_argument("--trust-remote-code", action="store_true",
-                   help="allow the model's own Python code to run (off by default)")
-    p.add_argument("--no-verify", action="store_true",
-                   help="do not send a test request before registering an endpoint")
-    p.add_argument("--notes", default="")
+    _add_parser(msub)
+
+    p = msub.add_parser("kinds", help="list the model kinds (backends) and their capabilities")
     p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_add)
+    p.set_defaults(func=cmd_kinds)
 
     p = msub.add_parser("edit", help="change a model's prices, concurrency or notes")
     p.add_argument("id")
@@ -89,92 +69,117 @@ def _price_args(p) -> None:
 
 
 
+def _add_parser(msub) -> None:
+    """`ladder models add`: one selecting flag per kind (or --kind NAME), then the flags of
+    every kind's fields (core.models.kinds.Field); each kind accepts only its own."""
+    addable = kinds.addable()
+    p = msub.add_parser("add", help="register a model: " + "; ".join(
+        f"{k.a_label} ({k.selector})" for k in addable))
+    p.add_argument("id", help="short name for the model, e.g. gpt-4o-mini")
+    p.add_argument("--kind", choices=[k.name for k in addable],
+                   help="the model kind (see `ladder models kinds`); the built-in kinds are "
+                   "also chosen by their own flag")
+    seen = {"--kind"}
+    for k in addable:
+        for f in ([k.field_by_flag(k.cli_flag) or k.cli_flag] if k.cli_flag else []) + list(k.fields):
+            flag = f if isinstance(f, str) else f.flag
+            if flag in seen:
+                continue
+            seen.add(flag)
+            if isinstance(f, str):  # a selector that carries no value
+                p.add_argument(flag, action="store_true", help=f"add {k.a_label}")
+            elif f.type == "flag":
+                p.add_argument(flag, action="store_true", help=f.help)
+            else:
+                kind_of = {"number": _non_negative_float, "integer": _positive_int}.get(f.type, str)
+                p.add_argument(flag, type=kind_of, metavar=f.metavar, help=f.help)
+    p.add_argument("--no-verify", action="store_true",
+                   help="do not send a test request before registering (kinds that verify)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_add)
+
+
+def _given(args, flag: str):
+    v = getattr(args, flag[2:].replace("-", "_"), None)
+    return None if v is False else v
+
+
+def _chosen_kind(args):
+    chosen = {k.name: k for k in kinds.addable()
+              if (args.kind == k.name) or (k.cli_flag and _given(args, k.cli_flag) is not None)}
+    if not chosen:
+        raise CliError("say which kind of model to add: " + ", ".join(
+            k.selector for k in kinds.addable()) + " (see `ladder models kinds`)")
+    if len(chosen) > 1:
+        raise CliError(" and ".join(k.selector for k in chosen.values())
+                       + " choose different kinds of model; give one")
+    return next(iter(chosen.values()))
+
+
+def cmd_add(args) -> int:
+    from core.models.adding import add_model, blank
+
+    kind = _chosen_kind(args)
+    own = {f.flag for f in kind.fields} | {kind.cli_flag}
+    for other in kinds.addable():
+        for f in other.fields + ((other.field_by_flag(other.cli_flag) or other.cli_flag,)
+                                 if other.cli_flag else ()):
+            flag = f if isinstance(f, str) else f.flag
+            if flag not in own and _given(args, flag) is not None:
+                owners = [k.selector for k in kinds.addable()
+                          if flag == k.cli_flag or k.field_by_flag(flag)]
+                raise CliError(f"{flag} does not apply to {kind.selector}: {flag} only applies "
+                               f"to {', '.join(owners)}")
+    values = {f.name: _given(args, f.flag) for f in kind.fields}
+    for f in kind.fields:
+        if f.required and blank(values[f.name]):
+            raise CliError(f"{kind.selector} needs {f.flag} {f.metavar or 'VALUE'} ({f.help})")
+    added = add_model(_ws(), kind.name, args.id, values, verify=not args.no_verify)
+    spec = added.spec
+    emit(spec_record(spec) | added.extra, args.json, f"Registered '{spec.id}' ({spec.kind})"
+         + (f": {added.detail}." if added.detail else "."))
+    return 0
+
+
 def spec_record(spec) -> dict:
-    d = spec.model_dump()
-    d["local"] = spec.is_local
-    return d
+    k = kinds.find(spec.kind)
+    return spec.model_dump() | {
+        "local": k.local if k else None, "hosted": k.hosted if k else None,
+        "capabilities": k.capabilities() if k else None, "installed": k is not None}
 
 
 def cmd_list(args) -> int:
-
     ws = _ws()
     specs = ws.registry.list()
-    lines = [f"{'id':<28} {'kind':<9} {'price in/out per 1M':<22} {'hourly':<8} source"]
+    lines = [f"{'id':<28} {'kind':<10} {'price in/out per 1M':<22} {'hourly':<8} source"]
     for s in specs:
+        k = kinds.find(s.kind)
         price = (f"${s.price_in_per_m:g} / ${s.price_out_per_m:g}"
-                 if s.kind == "openai" else "-")
+                 if k and k.hosted and s.price_in_per_m is not None
+                 and s.price_out_per_m is not None else "-")
         hourly = f"${s.hourly_cost:g}" if s.hourly_cost is not None else "-"
-        lines.append(f"{s.id:<28} {s.kind:<9} {price:<22} {hourly:<8} {s.source}")
+        kind = s.kind if k else f"{s.kind}?"
+        lines.append(f"{s.id:<28} {kind:<10} {price:<22} {hourly:<8} {s.source}")
+    if any(kinds.find(s.kind) is None for s in specs):
+        lines.append("? a kind that is not installed here: see `ladder models kinds`")
     emit({"models": [spec_record(s) for s in specs]}, args.json, "\n".join(lines))
     return 0
 
 
-def cmd_add(args) -> int:
-    from core.models.registry import build_spec
-
-    if args.data and not args.classifier:
-        raise CliError("--data only applies to --classifier")
-    if args.classifier:
-        return _add_classifier(args)
-    if args.base_url:
-        if not args.remote_model:
-            raise CliError("--base-url needs --remote-model NAME (the model name the endpoint expects)")
-        fields = dict(kind="openai", source=args.remote_model, base_url=args.base_url,
-                      api_key_env=args.key_env)
-    elif args.hf:
-        fields = dict(kind="hub", source=args.hf)
-    else:
-        fields = dict(kind="folder", source=args.folder)
-    if args.key_env and not args.base_url:
-        raise CliError("--key-env only applies to endpoints added with --base-url")
-    fields.update(
-        id=args.id, price_in_per_m=args.price_in, price_out_per_m=args.price_out,
-        hourly_cost=args.hourly_cost, concurrency=args.concurrency or 1,
-        trust_remote_code=args.trust_remote_code, notes=args.notes,
-    )
-    spec = build_spec(**fields)
-    ws = _ws()
-    verify = None if args.no_verify else _verifier(spec.kind)
-    ws.registry.add(spec, verify=verify)
-    emit(spec_record(spec), args.json, f"Registered '{spec.id}' ({spec.kind}).")
+def cmd_kinds(args) -> int:
+    rows = [{"name": k.name, "label": k.label, "module": k.module, "addable": k.addable,
+             "selector": k.selector if k.addable else None, **k.capabilities(),
+             "tasks": list(k.tasks) if k.tasks else None,
+             "flags": [f.flag for f in k.fields]} for k in kinds.all()]
+    problems = kinds.problems()
+    caps = list(kinds.CAPABILITIES)
+    lines = [f"{'kind':<12} {'add with':<14} " + " ".join(f"{c:<10}" for c in caps)]
+    for r in rows:
+        lines.append(f"{r['name']:<12} {(r['selector'] or '-'):<14} "
+                     + " ".join(f"{('yes' if r[c] else '-'):<10}" for c in caps))
+    lines += [f"problem: {p}" for p in problems]
+    emit({"kinds": rows, "problems": problems}, args.json, "\n".join(lines))
     return 0
-
-
-def _add_classifier(args) -> int:
-    from core.models.classifier import DEFAULT_HOURLY_COST, add_classifier
-
-    if not args.data:
-        raise CliError("--classifier needs --data DATASET (a classification dataset with a "
-                       "train split)")
-    for flag, v in (("--remote-model", args.remote_model), ("--key-env", args.key_env),
-                    ("--price-in", args.price_in), ("--price-out", args.price_out),
-                    ("--trust-remote-code", args.trust_remote_code or None)):
-        if v is not None:
-            raise CliError(f"{flag} does not apply to --classifier: a classifier runs on this "
-                           "machine and costs --hourly-cost (USD per hour, default 0.10)")
-    ws = _ws()
-    hourly = DEFAULT_HOURLY_COST if args.hourly_cost is None else args.hourly_cost
-    spec, meta = add_classifier(ws, args.id, args.data, hourly_cost=hourly,
-                                concurrency=args.concurrency or 1, notes=args.notes)
-    val = meta["validation_accuracy"]
-    emit(spec_record(spec) | {"training": meta}, args.json,
-         f"Registered '{spec.id}' (classifier): trained on {meta['train_rows']} rows of "
-         f"{meta['dataset']} v{meta['version']} in {meta['train_seconds']:.1f} s"
-         + (f", validation accuracy {val:.3f}" if val is not None else "") + ".")
-    return 0
-
-
-def _verifier(kind: str):
-    if kind != "openai":
-        return None
-
-    def verify(spec):
-        from core.models.openai_compat import OpenAICompatBackend
-
-        OpenAICompatBackend(spec.base_url, spec.source, spec.api_key_env,
-                            max_retries=1, timeout_s=20).test()
-
-    return verify
 
 
 def cmd_edit(args) -> int:
