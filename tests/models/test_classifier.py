@@ -120,7 +120,7 @@ def test_migration_widens_an_old_models_table(tmp_path):
     conn.commit()
     conn.close()
     db = Database(path)
-    assert db.migrate() == ["0007_classifier_models"]
+    assert db.migrate()[0] == "0007_classifier_models"
     assert [tuple(r) for r in db.query("SELECT id, kind, hourly_cost FROM models")] == [
         ("mine", "hub", 0.3)]
     db.execute("INSERT INTO models (id, kind, source, created_at, updated_at) "

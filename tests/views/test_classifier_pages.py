@@ -17,14 +17,14 @@ pytestmark = pytest.mark.slow
 def test_add_on_models_page_then_compare(ws, topics, tiny_model):  # noqa: F811
     at = open_app("views/models.py")
     at.radio(key="add_kind").set_value("Embedding classifier").run()
-    at.text_input(key="clf_id").input("Bad Name")
+    at.text_input(key="add_id").input("Bad Name")
     next(b for b in at.button if b.label == "Train and add").click().run()
     assert not at.exception, at.exception
     assert any("Not added" in e.value and "lowercase" in e.value for e in at.error)
     assert not ws.registry.exists("bad name")
 
-    at.text_input(key="clf_id").input("topics-clf")
-    at.selectbox(key="clf_data").set_value(topics)
+    at.text_input(key="add_id").input("topics-clf")
+    at.selectbox(key="add_classifier_data").set_value(topics)
     next(b for b in at.button if b.label == "Train and add").click().run()
     assert not at.exception, at.exception
     assert ws.registry.get("topics-clf").kind == "classifier"
