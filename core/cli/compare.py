@@ -27,6 +27,8 @@ def register(sub) -> None:
     p.add_argument("--max-latency-ms", type=_positive_float)
     p.add_argument("--horizon-months", type=_positive_float, default=12.0,
                    help="months over which one-time costs are spread")
+    p.add_argument("--in-house", action="store_true",
+                   help="the data must stay in-house: hosted models are not recommended")
     p.add_argument("--prep-hours", type=_non_negative_float, default=0.0,
                    help="data preparation hours added to a fine-tune's one-time cost")
     p.add_argument("--prep-rate", type=_non_negative_float, default=0.0,
@@ -40,6 +42,8 @@ def register(sub) -> None:
     r.add_argument("--volume", type=_positive_float, default=10_000)
     r.add_argument("--min-score", type=_non_negative_float, default=0.0)
     r.add_argument("--max-latency-ms", type=_positive_float)
+    r.add_argument("--in-house", action="store_true",
+                   help="the data must stay in-house: hosted models are not recommended")
     r.set_defaults(func=cmd_report)
 
 
@@ -71,7 +75,8 @@ def cmd_compare(args) -> int:
     if args.min_score > 1:
         raise CliError("--min-score is a share between 0 and 1, e.g. 0.8")
     try:
-        req = Requirements(args.volume, args.min_score, args.max_latency_ms, args.horizon_months)
+        req = Requirements(args.volume, args.min_score, args.max_latency_ms, args.horizon_months,
+                           data_in_house=args.in_house)
     except ValueError as e:
         raise CliError(str(e)) from None
     ws = open_workspace()
@@ -108,7 +113,8 @@ def cmd_report(args) -> int:
     if args.min_score > 1:
         raise CliError("--min-score is a share between 0 and 1, e.g. 0.8")
     ws = open_workspace()
-    req = Requirements(args.volume, args.min_score, args.max_latency_ms)
+    req = Requirements(args.volume, args.min_score, args.max_latency_ms,
+                       data_in_house=args.in_house)
     path = write_report(ws, args.data, out, req)
     print(f"Wrote {path}")
     return 0

@@ -173,9 +173,9 @@ def cmd_kinds(args) -> int:
              "flags": [f.flag for f in k.fields]} for k in kinds.all()]
     problems = kinds.problems()
     caps = list(kinds.CAPABILITIES)
-    lines = [f"{'kind':<12} {'add with':<14} " + " ".join(f"{c:<10}" for c in caps)]
+    lines = [f"{'kind':<12} {'add with':<18} " + " ".join(f"{c:<10}" for c in caps)]
     for r in rows:
-        lines.append(f"{r['name']:<12} {(r['selector'] or '-'):<14} "
+        lines.append(f"{r['name']:<12} {(r['selector'] or '-'):<18} "
                      + " ".join(f"{('yes' if r[c] else '-'):<10}" for c in caps))
     lines += [f"problem: {p}" for p in problems]
     emit({"kinds": rows, "problems": problems}, args.json, "\n".join(lines))

@@ -177,11 +177,13 @@ HOURLY = Field("hourly_cost", "Hardware cost, USD per hour", "--hourly-cost", "n
                help="local: USD per hour of the machine", metavar="USD", format="%.3f",
                placeholder="required, e.g. 0.10 for a small CPU machine")
 CONCURRENCY = Field("concurrency", "Parallel requests", "--concurrency", "integer",
-                    help="requests served at once (shares the hourly cost)", default=1)
+                    help="requests served at once (shares the hourly cost)", default=1,
+                    metavar="N")
 TRUST = Field("trust_remote_code", "Trust remote code (runs the model's own Python; only for "
               "models you trust)", "--trust-remote-code", "flag",
               help="allow the model's own Python code to run (off by default)")
-NOTES = Field("notes", "Notes", "--notes", default="")
+NOTES = Field("notes", "Notes", "--notes", default="", metavar="TEXT",
+              help="a note shown beside the model")
 
 __all__ = ["CAPABILITIES", "CONCURRENCY", "Field", "HOURLY", "Kind", "NOTES", "PRICE_IN",
            "PRICE_OUT", "TRUST"]

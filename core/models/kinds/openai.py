@@ -60,7 +60,7 @@ register(Kind(
               placeholder="OPENAI_API_KEY (leave empty if the server needs no key)"),
         PRICE_IN, PRICE_OUT,
         Field("concurrency", CONCURRENCY.label, CONCURRENCY.flag, "integer",
-              help=CONCURRENCY.help, default=4),
+              help=CONCURRENCY.help, default=4, metavar="N"),
         NOTES,
     ),
     cli_flag="--base-url",
