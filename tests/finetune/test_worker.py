@@ -130,6 +130,7 @@ def test_early_stopping_on_a_constructed_overfitting_case(tiny_ws):
     assert evals[-1]["early_stop"].startswith("val_loss did not improve")
     assert any(a["kind"] == "overfitting" for m in evals for a in m["alarms"])
     assert tiny_ws.registry.exists(f"tiny+{run_id}")  # the best checkpoint is kept and usable
+    assert tiny_ws.registry.get(f"tiny+{run_id}").kind == "finetuned"  # a full fine-tune
     best = min(evals, key=lambda m: m["val_loss"])["step"]
     assert job.result["best_checkpoint"].endswith(f"checkpoint-{best}")
     assert job.result["final_step"] == best + 2 * 3  # patience 2 x eval_every 3

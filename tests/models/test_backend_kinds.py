@@ -135,6 +135,28 @@ def test_a_broken_plugin_is_reported_and_the_rest_works(plugin):
     assert code == 2 and "invalid choice" in err
 
 
+def test_the_models_page_offers_a_plugin_kind(ws, plugin, monkeypatch):
+    from tests.conftest import open_app
+
+    monkeypatch.syspath_prepend(str(plugin))
+    kinds.load_plugins("toy_backends.echo")
+    try:
+        at = open_app("views/models.py")
+        at.radio(key="add_kind").set_value("Toy box").run()
+        at.text_input(key="add_id").input("boxy")
+        at.text_input(key="add_toy-box_source").input("maybe")
+        at.number_input(key="add_toy-box_hourly_cost").set_value(0.2)
+        next(b for b in at.get("form_submit_button") if b.label == "Add model").click()
+        at.run()
+        assert not at.exception, at.exception
+        assert ws.registry.get("boxy").kind == "toy-box"
+        frame = at.dataframe[0].value.set_index("model")
+        assert frame.loc["boxy", "runs"] == "this machine"
+    finally:
+        kinds.unregister("toy-api")
+        kinds.unregister("toy-box")
+
+
 def test_builtin_capabilities():
     cap = {k.name: k for k in kinds.all()}
     assert {"packaged", "hub", "folder", "openai", "adapter", "finetuned", "classifier"} <= set(cap)
