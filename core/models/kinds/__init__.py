@@ -47,7 +47,7 @@ _KINDS: dict[str, Kind] = {}
 _LOADED: set[str] = set()  # plugin modules imported (or tried) so far
 _PROBLEMS: list[str] = []  # why a plugin failed to load
 _LOCK = threading.RLock()
-_started = False
+_ready = False
 
 __all__ = ["BUILTIN", "CAPABILITIES", "CONCURRENCY", "ENTRY_POINT_GROUP", "ENV_VAR", "HOURLY",
            "NOTES", "PRICE_IN", "PRICE_OUT", "TRUST", "Field", "Kind", "addable", "all", "find", "get",
@@ -90,9 +90,8 @@ def load_plugins(modules: str | None = None) -> list[str]:
     fails to import is skipped and its error kept (`problems()`, and the message of `get`
     for a kind it would have registered), so one broken plugin does not stop the others.
     Returns the known kind names."""
-    global _started
+    global _ready
     with _LOCK:
-        _started = True
         for name in BUILTIN:
             importlib.import_module(name)  # a broken built-in is a bug: let it show
             _LOADED.add(name)
@@ -116,6 +115,7 @@ def load_plugins(modules: str | None = None) -> list[str]:
                     _PROBLEMS.append(f"the module '{name}' named in {ENV_VAR} failed to import: "
                                      f"{_why(e)}; fix the name or make it importable "
                                      "(PYTHONPATH or pip install)")
+        _ready = True
         return sorted(_KINDS)
 
 
@@ -144,8 +144,10 @@ def _setting() -> str:
 
 
 def _ensure() -> None:
-    if not _started:
-        load_plugins()
+    if not _ready:  # first look-up: load once, while other threads wait (Streamlit sessions)
+        with _LOCK:
+            if not _ready:
+                load_plugins()
 
 
 def all() -> list[Kind]:  # noqa: A001  (the registry's own namespace: kinds.all())
