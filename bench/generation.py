@@ -20,7 +20,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench._results import write_section  # noqa: E402
 from core.hardware import pick_dtype  # noqa: E402
 from core.models.base import ChatPrompt, GenerationParams  # noqa: E402
-from core.models.local import LocalBackend, convert_gguf  # noqa: E402
+from core.models.cache import convert_gguf  # noqa: E402
+from core.models.local import LocalBackend  # noqa: E402
 from core.models.packaged import locate_gguf  # noqa: E402
 
 MODEL = "smollm2-135m-instruct"

@@ -10,6 +10,7 @@ than fp32, so auto keeps fp32 there.
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -70,3 +71,12 @@ def pick_dtype(dtype: str, device: str):
 
     return {"bf16": torch.bfloat16, "fp16": torch.float16,
             "fp32": torch.float32}[dtype_name(dtype, device)]
+
+
+def native_gqa(device: str) -> None:
+    """On a CPU, let SDPA read grouped key/value heads directly instead of copying them once
+    per query head (transformers' `repeat_kv`): with a padding or prefix mask it otherwise
+    copies, and on this kind of machine that copy cost more than the attention itself.
+    CUDA keeps transformers' choice (its fused kernels need the mask-free case)."""
+    if device == "cpu":
+        os.environ.setdefault("TRANSFORMERS_SDPA_FORCE_GQA", "1")

@@ -61,7 +61,7 @@ def resolve_dtype(cfg: FinetuneConfig, device: str):
 
 
 def load_model(path: str, cfg: FinetuneConfig, device: str, trust_remote_code: bool = False):
-    from core.models.local import native_gqa
+    from core.hardware import native_gqa
 
     native_gqa(device)  # the whole run, training and its evaluations, reads grouped heads natively
     dtype, _ = resolve_dtype(cfg, device)

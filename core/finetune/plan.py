@@ -165,7 +165,7 @@ def check_base_model(ws, cfg: FinetuneConfig, problems: list[str]):
 
 def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
     """Validate `cfg` against the workspace and estimate the run; raise FinetuneError if unusable."""
-    from core.models.local import materialize
+    from core.models.cache import materialize
 
     problems: list[str] = []
     spec = check_base_model(ws, cfg, problems)

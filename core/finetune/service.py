@@ -94,7 +94,7 @@ def metrics(ws, run_id: str) -> list[dict]:
 def export_merged(ws, run_id: str):
     """Merge a finished run's adapter into its base and save it in RUN_DIR/merged."""
     from core.finetune.artifacts import export_merged as merge
-    from core.models.local import materialize
+    from core.models.cache import materialize
 
     rec = get_run(ws, run_id)
     base = ws.registry.get(rec["base_model"])

@@ -76,7 +76,7 @@ def body(ctx: JobContext) -> dict:
     from core.finetune.plan import check_base_model, load_run_data
     from core.finetune.train import run_training
     from core.hardware import pick_device
-    from core.models.local import materialize
+    from core.models.cache import materialize
     from core.workspace import open_workspace
 
     ws = open_workspace()

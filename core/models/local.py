@@ -1,8 +1,7 @@
-"""Local generation with transformers: cached loading, batched generation, candidate scoring.
+"""Local generation with transformers: loading, batched generation, candidate scoring.
 
-Packaged GGUF files are dequantized once and saved as safetensors in the
-workspace model cache (the first load takes 10-40 s, later ones about a
-second), and the cached copy is what both generation and training load.
+Weights come from the workspace model cache (core.models.cache), the device and
+precision from core.hardware, and label likelihoods from core.models.candidates.
 Generation sorts prompts by length and runs them in left-padded batches, which
 is several times faster than one prompt at a time on a CPU. A batched row's
 `latency_s` is what the same request alone would take (core.models.latency: batch-1
@@ -12,22 +11,19 @@ of the batch, is what the machine spent and what the cost model uses.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.hardware import pick_device, pick_dtype
+from core.hardware import native_gqa, pick_device, pick_dtype
 from core.hf import loading
 from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
+from core.models.cache import materialize
 from core.models.candidates import CandidateScoring
 from core.models.decoding import generate_kwargs
 from core.models.latency import SoloCost
 from core.models.latency import measure as measure_solo
-from core.models.packaged import PACKAGED
 from core.models.prefix import (
     accepts,
     batch_cache,
@@ -41,74 +37,7 @@ from core.models.prefix import (
 )
 
 Progress = Callable[[str], None]
-CACHE_MARKER = "ladder-cache.json"
 DEFAULT_BATCH_TOKENS = 2048
-
-
-def native_gqa(device: str) -> None:
-    """On a CPU, let SDPA read grouped key/value heads directly instead of copying them once
-    per query head (transformers' `repeat_kv`): with a padding or prefix mask it otherwise
-    copies, and on this kind of machine that copy cost more than the attention itself.
-    CUDA keeps transformers' choice (its fused kernels need the mask-free case)."""
-    if device == "cpu":
-        os.environ.setdefault("TRANSFORMERS_SDPA_FORCE_GQA", "1")
-
-
-def cached_model_dir(cache_root: Path, model_id: str) -> Path:
-    return cache_root / model_id
-
-
-def is_cached(cache_root: Path, model_id: str) -> bool:
-    return (cached_model_dir(cache_root, model_id) / CACHE_MARKER).exists()
-
-
-def convert_gguf(gguf_path: Path, out_dir: Path, progress: Progress | None = None) -> Path:
-    """Dequantize a GGUF file with transformers and save it as safetensors in `out_dir`.
-
-    The GGUF quantizer that transformers attaches is detached first: with it the
-    model can neither be saved nor trained. Written to a temporary folder and
-    renamed, so an interrupted conversion never leaves a half cache.
-    """
-    import torch
-
-    with loading():
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-    say = progress or (lambda _m: None)
-    tmp = out_dir.with_name(out_dir.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    t0 = time.perf_counter()
-    say(f"Reading tokenizer from {gguf_path.name}")
-    with loading():
-        tok = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
-        say("Dequantizing weights (once; later loads use the cache)")
-        model = AutoModelForCausalLM.from_pretrained(
-            gguf_path.parent, gguf_file=gguf_path.name, dtype=torch.float32
-        )
-    model.hf_quantizer = None
-    model.is_quantized = False
-    if hasattr(model.config, "quantization_config"):
-        del model.config.quantization_config
-    say("Saving safetensors to the workspace cache")
-    model.save_pretrained(tmp, safe_serialization=True)
-    tok.save_pretrained(tmp)
-    (tmp / CACHE_MARKER).write_text(
-        json.dumps({"source": str(gguf_path), "seconds": round(time.perf_counter() - t0, 1)})
-    )
-    shutil.rmtree(out_dir, ignore_errors=True)
-    tmp.replace(out_dir)
-    say("Cached")
-    return out_dir
-
-
-def materialize(spec, cache_root: Path, progress: Progress | None = None) -> str:
-    """Return what `from_pretrained` should load for `spec` (its kind's `weights` hook:
-    a packaged GGUF or a folder's .gguf is converted once into the cache)."""
-    from core.models import kinds
-
-    weights = kinds.of(spec).weights
-    if weights is None:
-        raise ModelError(f"'{spec.id}' is not a model whose weights are on this machine.")
-    return weights(spec, cache_root, progress)
 
 
 class LocalBackend(CandidateScoring):
@@ -345,7 +274,3 @@ def load_backend(spec, settings, registry=None, progress: Progress | None = None
         backend.batch_tokens = settings.batch_tokens
         _LOADED[key] = backend
         return backend
-
-
-def known_packaged() -> list[str]:
-    return list(PACKAGED)

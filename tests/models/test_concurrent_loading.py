@@ -16,7 +16,7 @@ import threading
 import time
 from pathlib import Path
 
-from core.models import local
+from core.models import cache
 from tests.tiny import tiny_llama, tiny_tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -70,10 +70,10 @@ def test_two_threads_materializing_one_model_convert_it_once(tmp_path, monkeypat
         calls.append(gguf)
         time.sleep(0.5)
         out.mkdir(parents=True)
-        (out / local.CACHE_MARKER).write_text("{}")
+        (out / cache.CACHE_MARKER).write_text("{}")
         return out
 
-    monkeypatch.setattr(local, "convert_gguf", convert)
+    monkeypatch.setattr(cache, "convert_gguf", convert)
 
     class Spec:
         kind, id, source = "folder", "m", str(folder)
@@ -82,11 +82,11 @@ def test_two_threads_materializing_one_model_convert_it_once(tmp_path, monkeypat
 
     def go():
         barrier.wait()
-        paths.append(local.materialize(Spec, tmp_path / "cache"))
+        paths.append(cache.materialize(Spec, tmp_path / "cache"))
 
     threads = [threading.Thread(target=go) for _ in range(2)]
     [t.start() for t in threads]
     [t.join(timeout=30) for t in threads]
     assert len(calls) == 1
     assert len(paths) == 2 and len(set(paths)) == 1
-    assert (Path(paths[0]) / local.CACHE_MARKER).exists()
+    assert (Path(paths[0]) / cache.CACHE_MARKER).exists()

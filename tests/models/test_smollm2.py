@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from core.models.base import ChatPrompt, GenerationParams
-from core.models.local import CACHE_MARKER, load_backend
+from core.models.cache import CACHE_MARKER
+from core.models.local import load_backend
 from core.models.packaged import locate_gguf
 from tests.conftest import LADDER, MODEL_CACHE, ROOT
 

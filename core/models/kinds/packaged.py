@@ -1,6 +1,6 @@
 """Kind `packaged`: the built-in models that ship as GGUF files inside PyPI packages.
 
-Converted once to safetensors in the workspace model cache (core.models.local.convert_gguf);
+Converted once to safetensors in the workspace model cache (core.models.cache.convert_gguf);
 the cached copy is what generation and training load. Seeded by the registry, never added
 by hand.
 """
@@ -21,17 +21,12 @@ def _validate(spec) -> None:
 
 
 def _weights(spec, cache_root: Path, progress=None) -> str:
-    from core.hf import cache_lock
-    from core.models import local
+    from core.models.cache import cached_model_dir, convert_once
     from core.models.packaged import locate_gguf
 
-    out = local.cached_model_dir(cache_root, spec.id)
-    if not (out / local.CACHE_MARKER).exists():
-        with cache_lock(out):  # the app, the CLI and a worker may all get here at once
-            if not (out / local.CACHE_MARKER).exists():
-                gguf = locate_gguf(spec.source, cache_root / "_gguf")
-                local.convert_gguf(gguf, out, progress)
-    return str(out)
+    out = cached_model_dir(cache_root, spec.id)
+    return str(convert_once(lambda: locate_gguf(spec.source, cache_root / "_gguf"), out,
+                            progress))
 
 
 def _context(ws, spec) -> int | None:
@@ -44,7 +39,7 @@ def _context(ws, spec) -> int | None:
 
 
 def _status(spec, cache_root) -> str:
-    from core.models.local import is_cached
+    from core.models.cache import is_cached
 
     return "ready" if is_cached(Path(cache_root), spec.id) else "converted on first use (~30 s)"
 

@@ -31,20 +31,14 @@ def validate_folder(spec) -> None:
 def folder_weights(spec, cache_root: Path, progress=None) -> str:
     """The folder itself, or (a folder of one .gguf file) its safetensors copy in the cache,
     converted once."""
-    from core.hf import cache_lock
-    from core.models import local
+    from core.models.cache import cached_model_dir, convert_once
 
     folder = Path(spec.source)
     if not folder.is_dir():
         raise ModelError(f"The model folder {folder} no longer exists; edit or delete '{spec.id}'.")
     ggufs = sorted(folder.glob("*.gguf"))
     if not (folder / "config.json").exists() and ggufs:
-        out = local.cached_model_dir(cache_root, spec.id)
-        if not (out / local.CACHE_MARKER).exists():
-            with cache_lock(out):
-                if not (out / local.CACHE_MARKER).exists():
-                    local.convert_gguf(ggufs[0], out, progress)
-        return str(out)
+        return str(convert_once(ggufs[0], cached_model_dir(cache_root, spec.id), progress))
     return str(folder)
 
 
