@@ -119,11 +119,12 @@ def validate(ws, cfg: EvalConfig) -> EvalRows:
     return data
 
 
-def create_run(ws, cfg: EvalConfig) -> int:
+def create_run(ws, cfg: EvalConfig, purpose: str | None = None) -> int:
+    """A validated, pending run; `purpose` as in core.evals.purpose (from `cfg` when None)."""
     data = validate(ws, cfg)
     name = cfg.name or f"{cfg.dataset}/{cfg.split} x {len(cfg.variants)} variants"
     total = len(data.rows) * len(cfg.combos()) * cfg.samples
-    return create_run_row(ws, name, cfg, data.version.hash, total)
+    return create_run_row(ws, name, cfg, data.version.hash, total, purpose)
 
 
 def build_prompts(ws, cfg: EvalConfig, data: EvalRows, variant: Variant) -> list[ChatPrompt]:
@@ -344,8 +345,8 @@ def scoring_fn(ws, cfg: EvalConfig, task: str, labels: list[str], rows: list[dic
 
 
 def run_eval(ws, cfg: EvalConfig, progress: Progress | None = None,
-             should_stop: Callable[[], bool] | None = None) -> int:
+             should_stop: Callable[[], bool] | None = None, purpose: str | None = None) -> int:
     """Create and execute a run in this process (the CLI path); returns the run id."""
-    run_id = create_run(ws, cfg)
+    run_id = create_run(ws, cfg, purpose)
     execute_run(ws, run_id, progress, should_stop)
     return run_id

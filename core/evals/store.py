@@ -13,20 +13,25 @@ import time
 import pandas as pd
 
 from core.evals.errors import EvalError
+from core.evals.purpose import check_purpose, infer_purpose
 
 CELL_COLUMNS = ("run_id", "model_id", "variant", "row_id", "sample", "cache_key", "output",
                 "parsed", "score", "passed", "error_kind", "input_tokens", "output_tokens",
                 "latency_s", "cost_usd", "cached")
 
 
-def create_run_row(ws, name: str, cfg, version_hash: str, total: int) -> int:
+def create_run_row(ws, name: str, cfg, version_hash: str, total: int,
+                   purpose: str | None = None) -> int:
+    """A new pending run; `purpose` (core.evals.purpose) follows from `cfg` when not given."""
+    purpose = check_purpose(purpose) if purpose else infer_purpose(ws, cfg)
     now = time.time()
     with ws.db.connect() as c:
         cur = c.execute(
             "INSERT INTO eval_runs (name, dataset, version_hash, split, model_id, config, status,"
-            " total_cells, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+            " total_cells, created_at, updated_at, purpose)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
             (name, cfg.dataset, version_hash, cfg.split, ",".join(cfg.models),
-             cfg.model_dump_json(), total, now, now),
+             cfg.model_dump_json(), total, now, now, purpose),
         )
         return int(cur.lastrowid)
 
@@ -42,14 +47,24 @@ def get_run(ws, run_id: int) -> dict:
     return d
 
 
-def list_runs(ws, dataset: str | None = None) -> list[dict]:
-    sql = "SELECT id, name, dataset, split, model_id, status, total_cells, done_cells, " \
-          "created_at, updated_at FROM eval_runs"
-    params: tuple = ()
+def list_runs(ws, dataset: str | None = None, purpose: str | tuple[str, ...] | None = None
+              ) -> list[dict]:
+    """Runs, newest first; of one dataset, and of one purpose (or several), when given."""
+    sql = "SELECT id, name, dataset, split, model_id, purpose, status, total_cells, " \
+          "done_cells, created_at, updated_at FROM eval_runs"
+    where, params = [], []
     if dataset:
-        sql += " WHERE dataset = ?"
-        params = (dataset,)
-    return [dict(r) for r in ws.db.query(sql + " ORDER BY id DESC", params)]
+        where.append("dataset = ?")
+        params.append(dataset)
+    if purpose:
+        wanted = (purpose,) if isinstance(purpose, str) else tuple(purpose)
+        for p in wanted:
+            check_purpose(p)
+        where.append(f"purpose IN ({', '.join('?' * len(wanted))})")
+        params += wanted
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    return [dict(r) for r in ws.db.query(sql + " ORDER BY id DESC", tuple(params))]
 
 
 def set_status(ws, run_id: int, status: str, error: str | None = None) -> None:

@@ -14,6 +14,7 @@ from functools import partial
 import numpy as np
 import pandas as pd
 
+from core.evals.purpose import dynamic_names, is_dynamic  # noqa: F401  (read from here too)
 from core.evals.scorer_summary import extras, memoised, run_scorer
 from core.evals.stats import bootstrap_ci, compare_paired, percentile
 from core.evals.store import cells_frame, get_run
@@ -126,20 +127,6 @@ def verdict(ws, run_id: int, board: list[dict] | None = None) -> dict | None:
     label = (lambda e: e["name"]) if a["model"] == b["model"] else (
         lambda e: e["model"] if a["name"] == b["name"] else f"{e['model']} / {e['name']}")
     return compare_paired(label(a), sa.loc[common].to_numpy(), label(b), sb.loc[common].to_numpy())
-
-
-def dynamic_names(cfg: dict) -> set[str]:
-    """The variants of a run built per input: similar examples, or retrieved context."""
-    return {v["name"] for v in cfg.get("variants", [])
-            if v.get("few_shot_mode") == "similar"
-            or (cfg.get("kb") and "{context}" in v.get("template", ""))}
-
-
-def is_dynamic(cfg: dict) -> bool:
-    """A rung-2 run: it has a dynamic variant and is not a comparison of several models (a
-    comparison gives each model one variant, so it holds no static/dynamic pair of a model)."""
-    comparison = bool(cfg.get("pairs")) and len(cfg.get("models", [])) > 1
-    return not comparison and (bool(cfg.get("kb")) or bool(dynamic_names(cfg)))
 
 
 def dynamic_gains(ws, run_id: int, board: list[dict] | None = None) -> list[dict]:

@@ -271,4 +271,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ALTER TABLE models_new RENAME TO models
         """,
     ),
+    (
+        "0009_eval_purpose",
+        # Why each run was made (core/evals/purpose.py). Runs stored before this column get
+        # theirs by the rules new runs follow: (model, variant) pairs make a comparison, a
+        # knowledge base or a similar-examples variant a dynamic run, fine-tuned models only
+        # (adapters, fully fine-tuned models, and models a fine-tune registered as a folder
+        # before 0008: notes "fine-tuned from ...") a held-out check, anything else a Prompt
+        # Lab run. Later UPDATEs take precedence.
+        """
+        ALTER TABLE eval_runs ADD COLUMN purpose TEXT NOT NULL DEFAULT 'prompt_lab';
+        UPDATE eval_runs SET purpose = 'heldout_check' WHERE NOT EXISTS (
+            SELECT 1 FROM json_each(eval_runs.config, '$.models') m
+            WHERE m.value NOT IN (SELECT id FROM models WHERE kind IN ('adapter', 'finetuned')
+                                  OR notes LIKE 'fine-tuned from %'));
+        UPDATE eval_runs SET purpose = 'dynamic'
+            WHERE COALESCE(json_extract(config, '$.kb'), '') != ''
+            OR EXISTS (SELECT 1 FROM json_each(eval_runs.config, '$.variants') v
+                       WHERE json_extract(v.value, '$.few_shot_mode') = 'similar');
+        UPDATE eval_runs SET purpose = 'comparison' WHERE json_type(config, '$.pairs') = 'array';
+        CREATE INDEX eval_runs_dataset_purpose ON eval_runs (dataset, purpose)
+        """,
+    ),
 ]
