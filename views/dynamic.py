@@ -6,10 +6,10 @@ import pandas as pd  # before plotly: avoids a first-load import race (docs/plat
 import streamlit as st
 
 from core import retrieval as R
-from core.datasets import get_split, get_version, load_frame
 from core.embeddings import EmbeddingError
+from core.prompts.dynamic_variants import preview_template
 from core.prompts.template import TemplateError
-from core.prompts.variants import Variant, render_variant
+from core.retrieval.preview import preview_row
 from views.common import flash, pick_dataset, show_flash, workspace
 from views.dynamic_eval import evaluation_section
 
@@ -155,44 +155,27 @@ if rec and rec["knowledge_base"] == kb.name:
 st.header("Dynamic prompt preview")
 ds = pick_dataset(ws, "dyn_dataset")
 if ds is not None:
-    version = get_version(ws, ds["name"])
-    frame = load_frame(ws, version)
-    m = version.mapping
-    split = get_split(ws, version)
     p1, p2, p3, p4 = st.columns(4)
-    row_id = int(p1.number_input("Row", 0, len(frame) - 1, 0, key="dyn_row"))
+    row_id = int(p1.number_input("Row", 0, max(ds["rows"] - 1, 0), 0, key="dyn_row"))
     use_kb = p2.toggle("Retrieved context", value=True, key="dyn_use_kb")
     kb_k = p3.number_input("Chunks", 1, 20, 3, key="dyn_kb_k")
     budget = p4.number_input("Context token budget", 16, 8000, 400, key="dyn_budget")
     shots = p2.number_input("Similar examples", 0, 16, 3, key="dyn_shots")
-    template = st.text_area("Template", key="dyn_template", height=140, value=(
-        "Help-center context:\n{context}\n\nSimilar solved tickets:\n{examples}\n\n"
-        "Ticket: {input}\nCategory:"))
-    row = {str(c): str(v) for c, v in frame.iloc[row_id].items()}
-    row.update(input=row[m.input_col], target=row[m.target_col], row_id=row_id)
-    where = ("no split" if split is None else
-             ["train", "validation", "test"][int(split.assignment[row_id])])
-    st.caption(f"Row {row_id} ({where} split), expected answer: **{row['target']}**")
+    template = st.text_area("Template", key=f"dyn_template_{ds['task']}", height=140,
+                            value=preview_template(ds["task"]))
     try:
-        examples = []
-        if shots and split is not None:
-            examples = R.similar_examples(row["input"], R.example_index(ws, version), int(shots),
-                                          exclude_row_id=row_id)
-        ctx = R.context_for(row["input"], kb, int(kb_k), int(budget)) if use_kb else None
-        labels = sorted({str(x).strip() for x in frame[m.target_col]} - {""}) \
-            if m.task == "classification" else []
-        variant = Variant(name="preview", template=template, few_shot=int(shots),
-                          few_shot_mode="similar")
-        prompt = render_variant(variant, row, examples=examples,
-                                context=ctx.text if ctx else "", labels=labels)
-        st.code(prompt.user, language=None, wrap_lines=True)
-        if ctx is not None:
+        pv = preview_row(ws, ds["name"], row_id, template, shots=int(shots),
+                         kb=kb if use_kb else None, kb_k=int(kb_k), token_budget=int(budget))
+        st.caption(f"Row {row_id} ({pv.split} split), expected answer: **{pv.row['target']}**")
+        st.code(pv.prompt.user, language=None, wrap_lines=True)
+        if pv.context is not None:
+            ctx = pv.context
             st.subheader(f"Chunks chosen ({ctx.tokens}/{ctx.budget} tokens)")
             st.dataframe(hits_frame(ctx.chunks + ctx.dropped).assign(
                 used=[True] * len(ctx.chunks) + [False] * len(ctx.dropped)), hide_index=True)
-        if examples:
+        if pv.examples:
             st.subheader("Examples chosen (train split only, never this row)")
-            st.dataframe(pd.DataFrame(examples), hide_index=True)
+            st.dataframe(pd.DataFrame(pv.examples), hide_index=True)
     except ERRORS as e:
         st.error(str(e))
 

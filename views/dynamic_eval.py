@@ -2,7 +2,8 @@
 
 The chosen static variant is run with two dynamic versions of itself on the same
 rows: the k most similar train rows as few-shot examples, and retrieved
-knowledge-base chunks as context. The leaderboard shows each with its interval,
+knowledge-base chunks as context; `core.prompts.dynamic_variants` builds them, as it
+does for `ladder eval --few-shot-k K --kb NAME`. The leaderboard shows each with its interval,
 and each dynamic version's difference from the static one with a paired test.
 """
 
@@ -13,32 +14,13 @@ import streamlit as st
 
 from core.evals.config import EvalConfig
 from core.evals.engine import EvalError, create_run
-from core.evals.store import get_run, list_runs
-from core.evals.summary import dynamic_gains, is_dynamic
+from core.evals.store import list_runs
+from core.evals.summary import dynamic_gains
 from core.evals.worker import submit_eval
 from core.prompts import store as pstore
-from core.prompts.variants import Variant
+from core.prompts.dynamic_variants import default_static, is_static, static_vs_dynamic
+from core.prompts.template import TemplateError
 from views.eval_views import leaderboard_view, progress_panel
-
-DEFAULT_STATIC = Variant(name="static zero-shot",
-                         template="Ticket: {input}\n\nChoose one category: {labels}.\nCategory:")
-
-
-def dynamic_variants(static: Variant, k_examples: int, use_kb: bool) -> list[Variant]:
-    """The static variant plus its dynamic few-shot and retrieved-context versions."""
-    out = [static]
-    if k_examples:
-        body = static.template if "{examples}" in static.template else \
-            "Similar solved examples:\n{examples}\n\n" + static.template
-        out.append(static.model_copy(update={
-            "name": f"dynamic few-shot {k_examples}", "template": body,
-            "few_shot": k_examples, "few_shot_mode": "similar"}))
-    if use_kb:
-        body = static.template if "{context}" in static.template else \
-            "Help-center context:\n{context}\n\n" + static.template
-        out.append(static.model_copy(update={"name": "retrieved context", "template": body,
-                                             "few_shot": 0}))
-    return [Variant(**v.model_dump()) for v in out]  # validate the derived templates
 
 
 def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
@@ -46,10 +28,8 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
     if ds is None:
         st.info("Choose a dataset above to compare the static prompt with dynamic ones.")
         return
-    set_id = pstore.get_or_create_set(ws, f"{ds['name']} prompts", ds["name"])
-    statics = [v for v in pstore.current_variants(ws, set_id)
-               if v.few_shot_mode != "similar" and "{context}" not in v.template]
-    statics = statics or [DEFAULT_STATIC]
+    statics = [v for v in pstore.current_variants(ws, pstore.dataset_set(ws, ds["name"]))
+               if is_static(v, use_kb=True)] or [default_static(ds["task"])]
     c1, c2, c3 = st.columns(3)
     name = c1.selectbox("Static variant (from the Prompt Lab)", [v.name for v in statics],
                         key="dv_static")
@@ -63,21 +43,18 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
     if st.button("Run static vs dynamic", type="primary", key="dv_run"):
         try:
             static = next(v for v in statics if v.name == name)
-            variants = dynamic_variants(static, int(k_ex), bool(use_kb and kb_name))
-            if len(variants) == 1:
-                raise EvalError("choose similar examples (k > 0) or retrieved context to "
-                                "compare with the static prompt")
+            variants = static_vs_dynamic([static], int(k_ex), bool(use_kb and kb_name))
             cfg = EvalConfig(dataset=ds["name"], split="test", limit=int(limit) or None,
                              models=[model], variants=variants,
                              kb=kb_name if use_kb else None, kb_k=int(kb_k))
-            run_id = create_run(ws, cfg)
+            run_id = create_run(ws, cfg, purpose="dynamic")
             submit_eval(ws, run_id, label=f"Dynamic vs static: {ds['name']}")
             st.session_state["dv_pick"] = run_id  # show the new run below
             st.success(f"Run #{run_id} started.")
-        except (EvalError, ValueError) as e:
+        except (EvalError, TemplateError, ValueError) as e:
             st.error(f"Not started: {e}")
 
-    runs = [r for r in list_runs(ws, ds["name"]) if is_dynamic(get_run(ws, r["id"])["config"])]
+    runs = list_runs(ws, ds["name"], purpose="dynamic")
     if not runs:
         return
     labels = {r["id"]: f"#{r['id']} · {r['name']} · {r['model_id']}" for r in runs}

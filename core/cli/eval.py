@@ -71,9 +71,10 @@ def _progress(done: int, total: int, eta: float | None) -> None:
 
 
 def cmd_eval(args) -> int:
+    from core.cli.runs import prompt_set_line, start_run
     from core.evals.config import EvalConfig
-    from core.evals.engine import run_eval
     from core.evals.scorers import ScorerConfig
+    from core.evals.store import get_run
     from core.evals.summary import leaderboard, scorer_choice, verdict
     from core.prompts.files import load_prompts
     from core.workspace import open_workspace
@@ -85,15 +86,14 @@ def cmd_eval(args) -> int:
         from core.evals.export import check_path
 
         check_path(args.out)  # a bad name is refused before anything runs
-    variants = load_prompts(args.prompts)
-    if args.few_shot_k is not None:
-        if args.few_shot_k < 1:
-            raise CliError("--few-shot-k must be at least 1")
-        dynamic = [v for v in variants if "examples" in v.placeholders()]
-        if not dynamic:
-            raise CliError("--few-shot-k needs a variant with an {examples} placeholder")
-        variants = [v.model_copy(update={"few_shot": args.few_shot_k, "few_shot_mode": "similar"})
-                    if v in dynamic else v for v in variants]
+    written = load_prompts(args.prompts)
+    variants = written
+    if args.few_shot_k is not None and args.few_shot_k < 1:
+        raise CliError("--few-shot-k must be at least 1, e.g. --few-shot-k 3")
+    if args.few_shot_k or args.kb:  # static vs dynamic, built as the Dynamic prompts page does
+        from core.prompts.dynamic_variants import static_vs_dynamic
+
+        variants = static_vs_dynamic(written, args.few_shot_k or 0, bool(args.kb))
     try:
         cfg = EvalConfig(
             dataset=args.data, split=args.split, limit=args.limit, seed=args.seed,
@@ -109,13 +109,14 @@ def cmd_eval(args) -> int:
 
         raise CliError(describe_validation_error(e)) from None
     ws = open_workspace()
-    run_id = run_eval(ws, cfg, progress=_progress)
+    run_id, prompt_set = start_run(ws, cfg, written, _progress)
     print(file=sys.stderr)
     board = leaderboard(ws, run_id)
     comp = verdict(ws, run_id, board)
-    out = {"run_id": run_id, **scorer_choice(ws, run_id), "variants": board,
+    out = {"run_id": run_id, "purpose": get_run(ws, run_id)["purpose"],
+           **scorer_choice(ws, run_id), "variants": board,
            "verdict": comp["verdict"] if comp else "Only one variant: nothing to compare.",
-           "comparison": comp}
+           "comparison": comp, "prompt_set": prompt_set}
     lines = [f"{'variant':<24} {'n':>4} {'score':>7} {'95% CI':>15} {'invalid':>8} "
              f"{'p50 ms':>8} {'$/1k':>9}"]
     for e in board:
@@ -128,6 +129,7 @@ def cmd_eval(args) -> int:
             lines.append("    " + ", ".join(f"{k} {v:.4g}" for k, v in more.items()))
     lines.append(f"Scorer: {out['scorer_reason']}")
     lines.append(out["verdict"])
+    lines.append(prompt_set_line(prompt_set))
     if args.out is not None:
         out["export"] = _export(ws, run_id, args.out)
         lines.append(f"Wrote {out['export']['rows']} rows to {out['export']['path']}.")

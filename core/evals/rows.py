@@ -35,7 +35,9 @@ class EvalRows:
         return self.version.mapping.task
 
 
-def _row(frame, i: int, mapping) -> dict:
+def row_record(frame, i: int, mapping) -> dict:
+    """Row `i` of a version's frame as every prompt reads it: each column by name, `row_id`,
+    `input`, `target` and `context` (empty when the dataset maps none)."""
     rec = {str(c): ("" if frame.iat[i, j] is None else str(frame.iat[i, j]))
            for j, c in enumerate(frame.columns)}
     rec.update(row_id=int(i), input=rec.get(mapping.input_col, ""),
@@ -118,17 +120,21 @@ def load_rows(ws, dataset: str, split: str = "test", *, limit: int | None = None
             pick = np.sort(np.random.default_rng(seed).choice(len(units), size=limit,
                                                                replace=False))
             units = [units[int(i)] for i in pick]
-    rows = [_merged([_row(frame, i, m) for i in unit]) for unit in units]
+    rows = [_merged([row_record(frame, i, m) for i in unit]) for unit in units]
     rows = [r for r in rows if r["input"].strip() and r["target"].strip()]
     train_idx = sp.indices("train") if sp is not None else np.arange(0)
-    train = [_row(frame, int(i), m) for i in train_idx]
+    train = [row_record(frame, int(i), m) for i in train_idx]
     train = [dict(r, targets=[r["target"]]) for r in train
              if r["input"].strip() and r["target"].strip()]
-    labels: list[str] = []
-    if m.task == "classification":
-        col = frame[m.target_col].astype(str).str.strip()
-        labels = sorted(x for x in col.unique() if x)
-    return EvalRows(v, split, rows, train, labels)
+    return EvalRows(v, split, rows, train, labels_of(frame, m))
+
+
+def labels_of(frame, mapping) -> list[str]:
+    """The sorted distinct labels of a classification version (none for other tasks)."""
+    if mapping.task != "classification":
+        return []
+    col = frame[mapping.target_col].astype(str).str.strip()
+    return sorted(x for x in col.unique() if x)
 
 
 def fixed_examples(train_rows: list[dict], k: int, seed: int = 0,

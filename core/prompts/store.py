@@ -27,6 +27,26 @@ def get_or_create_set(ws, name: str, dataset: str | None = None) -> int:
         return int(cur.lastrowid)
 
 
+def dataset_set_name(dataset: str) -> str:
+    """The name of the prompt set every page and the CLI use for `dataset`."""
+    return f"{dataset} prompts"
+
+
+def dataset_set(ws, dataset: str) -> int:
+    """The id of `dataset`'s prompt set (created empty the first time)."""
+    return get_or_create_set(ws, dataset_set_name(dataset), dataset)
+
+
+def join_dataset_set(ws, dataset: str, variants: list[Variant]) -> dict:
+    """Save `variants` (a prompts file run from the CLI) into `dataset`'s prompt set, so the
+    pages offer what the CLI ran: a new name is added, a changed variant gets a new version,
+    an unchanged one keeps its version; variants of the set not named here are left as they
+    are. Returns {"name": the set's name, "versions": {variant: version}}."""
+    set_id = dataset_set(ws, dataset)
+    return {"name": dataset_set_name(dataset),
+            "versions": {v.name: save_variant(ws, set_id, v) for v in variants}}
+
+
 def list_sets(ws) -> list[dict]:
     return [dict(r) for r in ws.db.query("SELECT * FROM prompt_sets ORDER BY name")]
 

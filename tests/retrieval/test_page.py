@@ -44,7 +44,8 @@ def test_search_recall_and_preview(ws, kb):
 
     # the preview: row 0 with retrieved chunks and similar train examples
     prompt = at.code[0].value
-    assert "Help-center context:" in prompt and "[" in prompt and "Ticket:" in prompt
+    assert "Reference material:" in prompt and "[" in prompt and "Input:" in prompt
+    assert "Similar labelled examples:" in prompt
     assert any("Examples chosen" in s.value for s in at.subheader)
     examples = next(d.value for d in at.dataframe if "row_id" in d.value.columns)
     assert 0 not in set(examples["row_id"])
