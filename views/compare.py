@@ -14,7 +14,7 @@ from core.compare.service import (
 )
 from core.evals.engine import EvalError, create_run
 from core.evals.rows import load_rows
-from core.evals.store import get_run, list_runs
+from core.evals.store import list_runs
 from core.evals.worker import submit_eval
 from core.models import kinds
 from core.models.base import ModelError
@@ -33,7 +33,7 @@ st.caption("The same rows through each model, each with its own prompt: a fine-t
 dataset = pick_dataset(ws, key="cmp_dataset")
 if dataset is None:
     st.stop()
-set_id = pstore.get_or_create_set(ws, f"{dataset['name']} prompts", dataset["name"])
+set_id = pstore.dataset_set(ws, dataset["name"])
 variants = pstore.current_variants(ws, set_id)
 if not variants:
     st.info("Write at least one prompt variant in the Prompt Lab first.")
@@ -62,15 +62,14 @@ with st.expander("New comparison", expanded=not list_runs(ws, dataset["name"])):
             check_prices(ws, models)
             cfg = comparison_config(dataset["name"], models, variants, variant_for, split,
                                     int(limit) or None)
-            run_id = create_run(ws, cfg)
+            run_id = create_run(ws, cfg, purpose="comparison")
             submit_eval(ws, run_id, label=f"Comparison: {dataset['name']}")
             st.session_state["cmp_pick"] = run_id  # show the new comparison below
             st.success(f"Comparison run #{run_id} started.")
         except (CompareError, EvalError, ModelError, ValueError) as e:
             st.error(f"Not started: {e}")
 
-runs = [r for r in list_runs(ws, dataset["name"])
-        if get_run(ws, r["id"])["config"].get("pairs")]
+runs = list_runs(ws, dataset["name"], purpose="comparison")
 if not runs:
     st.info("No comparison yet: choose models above and run one.")
     st.stop()

@@ -15,6 +15,8 @@ from core.evals.store import get_run, list_runs
 from core.evals.summary import confusion, leaderboard, matrix, scorer_note, verdict
 
 ACTIVE = ("pending", "running")
+PURPOSE_LABELS = {"prompt_lab": "Prompt Lab", "dynamic": "dynamic", "comparison": "comparison",
+                  "heldout_check": "fine-tuned check"}
 
 
 def run_picker(ws, dataset: str, key: str) -> int | None:
@@ -24,7 +26,8 @@ def run_picker(ws, dataset: str, key: str) -> int | None:
         return None
     import time
 
-    labels = {r["id"]: f"#{r['id']} · {r['name']} · {r['model_id']} · "
+    labels = {r["id"]: f"#{r['id']} · {PURPOSE_LABELS.get(r['purpose'], r['purpose'])} · "
+                       f"{r['name']} · {r['model_id']} · "
                        f"{time.strftime('%d %b %H:%M', time.localtime(r['created_at']))}"
               for r in runs}
     return st.selectbox("Run", list(labels), format_func=labels.get, key=key)

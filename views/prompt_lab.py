@@ -32,7 +32,7 @@ dataset = pick_dataset(ws, key="pl_dataset")
 if dataset is None:
     st.stop()
 
-set_id = pstore.get_or_create_set(ws, f"{dataset['name']} prompts", dataset["name"])
+set_id = pstore.dataset_set(ws, dataset["name"])  # the CLI's prompts files join it too
 variants = pstore.current_variants(ws, set_id)
 
 tab_edit, tab_run, tab_results = st.tabs(["Variants", "Run", "Results"], key="pl_view",

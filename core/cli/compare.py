@@ -53,9 +53,9 @@ def _progress(done: int, total: int, eta: float | None) -> None:
 
 
 def cmd_compare(args) -> int:
+    from core.cli.runs import prompt_set_line, start_run
     from core.compare.decision import Requirements
     from core.compare.service import check_prices, comparison_config
-    from core.evals.engine import run_eval
     from core.prompts.files import load_prompts
     from core.report.summary import compare_summary
     from core.workspace import open_workspace
@@ -82,9 +82,10 @@ def cmd_compare(args) -> int:
     ws = open_workspace()
     check_prices(ws, models)
     cfg = comparison_config(args.data, models, variants, variant_for, args.split, args.limit)
-    run_id = run_eval(ws, cfg, progress=_progress)
+    run_id, prompt_set = start_run(ws, cfg, variants, _progress, purpose="comparison")
     print(file=sys.stderr)
     out = compare_summary(ws, run_id, req, prep_hours=args.prep_hours, prep_rate=args.prep_rate)
+    out["prompt_set"] = prompt_set
     lines = [f"{'model':<34} {'score':>6} {'95% CI':>15} {'p50 ms':>8} {'p95 ms':>8} "
              f"{'$/1k':>9}"]
     for m in out["models"]:
@@ -96,6 +97,7 @@ def cmd_compare(args) -> int:
     lines.append(f"Recommendation: {out['recommendation'] or 'none'} — {out['decision']['reason']}")
     be = out["break_even_requests_per_month"]
     lines.append("Break-even: " + ("never" if be is None else f"{be:,.0f} requests/month"))
+    lines.append(prompt_set_line(prompt_set))
     emit(out, args.json, "\n".join(lines))
     return 1 if out["errors"] else 0
 
