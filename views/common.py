@@ -112,9 +112,9 @@ def rung_status(summary: dict | None) -> list[tuple[bool, str]]:
     out = []
     lab = summary.get("prompt_lab")
     best = lab and lab.get("best")
-    out.append((bool(best), f"Best variant **{best['name']}**: {best['score']:.0%} "
-                            f"[{best['ci_low']:.0%}, {best['ci_high']:.0%}]." if best else
-                "Compare prompt variants on your data."))
+    out.append((bool(best), f"Best variant **{best['name']}** on `{lab['model']}`: "
+                            f"{best['score']:.0%} [{best['ci_low']:.0%}, {best['ci_high']:.0%}]."
+                if best else "Compare prompt variants on your data."))
     dyn = summary.get("dynamic")
     gain = dyn and dyn.get("gain")
     out.append((gain is not None and bool(dyn), f"Dynamic vs static: {gain * 100:+.1f} points."

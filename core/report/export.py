@@ -14,6 +14,7 @@ from pathlib import Path
 
 from core.compare.decision import Requirements
 from core.models import kinds
+from core.report.data_history import history_markdown
 from core.report.summary import ladder_summary
 
 
@@ -33,18 +34,16 @@ def markdown(s: dict) -> str:
     if d:
         out.append(f"Version {d['version']}: {d['rows']} rows, task {d['task']}, "
                    f"split {d['split'] or 'not made yet'}.")
-        if d["quality"]:
-            out += ["", "| finding | value |", "|---|---|"]
-            out += [f"| {k.replace('_', ' ')} | {v} |" for k, v in d["quality"].items()]
-        else:
-            out.append("No quality report computed yet.")
+        out += history_markdown(d)
     else:
         out.append("No dataset.")
     out += ["", "## 1 · Prompt Lab", ""]
     lab = s.get("prompt_lab")
     if lab and lab["best"]:
-        out += [f"Model `{lab['model']}`, run #{lab['run_id']}. Best variant: "
-                f"**{lab['best']['name']}** {_ci(lab['best'])}.", f"{lab['verdict'] or ''}", "",
+        n = len(lab["variants"])
+        out += [f"Run #{lab['run_id']} compared {n} variant{'s' if n != 1 else ''} on model "
+                f"`{lab['model']}`. Best variant: **{lab['best']['name']}** "
+                f"{_ci(lab['best'])}.", f"{lab['verdict'] or ''}", "",
                 "| variant | score [95% CI] | consistency | invalid | p50 ms | $/1k |",
                 "|---|---|---|---|---|---|"]
         for e in lab["variants"]:

@@ -18,8 +18,9 @@ from core.compare.service import (
     throughput,
 )
 from core.evals.store import get_run, list_runs
-from core.evals.summary import dynamic_gains, is_dynamic, leaderboard, verdict
+from core.evals.summary import dynamic_gains, leaderboard, verdict
 from core.models import kinds
+from core.report.data_history import data_section
 
 MODEL_KEYS = ("model", "kind", "variant", "n", "score", "ci_low", "ci_high", "consistency",
               "invalid_rate", "latency_p50_ms", "latency_p95_ms", "input_tokens_mean", "output_tokens_mean",
@@ -95,14 +96,13 @@ def ladder_summary(ws, dataset: str, req: Requirements | None = None) -> dict:
     """Every rung's newest result for `dataset`, and the recommendation."""
     req = req or Requirements(10_000)
     runs = _runs(ws, dataset)
-    out: dict = {"dataset": dataset, "data": _data_section(ws, dataset)}
-    lab = next((r for r in runs if not r["config"].get("pairs") and not is_dynamic(r["config"])),
-               None)
+    out: dict = {"dataset": dataset, "data": data_section(ws, dataset)}
+    lab = latest_lab_run(runs)
     out["prompt_lab"] = _lab_section(ws, lab) if lab else None
-    dyn = next((r for r in runs if is_dynamic(r["config"])), None)
+    dyn = next((r for r in runs if r["purpose"] == "dynamic"), None)
     out["dynamic"] = _dynamic_section(ws, dyn) if dyn else None
-    comp = next((r for r in runs if r["config"].get("pairs") and len(r["config"]["models"]) > 1),
-                None)
+    comp = next((r for r in runs if r["purpose"] == "comparison"
+                 and len(r["config"]["models"]) > 1), None)
     out["comparison"] = compare_summary(ws, comp["id"], req) if comp else None
     out["finetune"] = _finetune_section(ws, dataset)
     out["recommendation"] = (out["comparison"]["decision"]["reason"] if out["comparison"] else
@@ -110,27 +110,20 @@ def ladder_summary(ws, dataset: str, req: Requirements | None = None) -> dict:
     return out
 
 
-def _data_section(ws, dataset: str) -> dict | None:
-    try:
-        from core.datasets.versions import get_report, get_split, get_version
-
-        v = get_version(ws, dataset)
-    except Exception:
-        return None
-    rep = get_report(ws, v) or {}
-    sp = get_split(ws, v)
-    keys = ("exact_duplicates", "near_duplicates", "conflicting_labels", "missing_inputs",
-            "missing_targets", "imbalance_ratio", "pii", "leakage")
-    return {"version": v.number, "rows": v.rows, "task": v.mapping.task,
-            "split": sp.sizes() if sp is not None else None,
-            "quality": {k: rep.get(k) for k in keys} if rep else None}
+def latest_lab_run(runs: list[dict]) -> dict | None:
+    """The newest finished run that compared prompt variants (purpose prompt_lab with more than
+    one variant), else the newest prompt_lab run; never a held-out check of a fine-tuned model,
+    a dynamic run or a comparison. `runs` newest first, as `_runs` gives them."""
+    lab = [r for r in runs if r["purpose"] == "prompt_lab"]
+    return next((r for r in lab if len(r["config"]["variants"]) > 1), lab[0] if lab else None)
 
 
 def _lab_section(ws, run: dict) -> dict:
     board = leaderboard(ws, run["id"])
     comp = verdict(ws, run["id"], board)
-    return {"run_id": run["id"], "model": run["model_id"], "best": board[0] if board else None,
-            "variants": board, "verdict": comp["verdict"] if comp else None}
+    return {"run_id": run["id"], "model": run["model_id"], "purpose": run["purpose"],
+            "best": board[0] if board else None, "variants": board,
+            "verdict": comp["verdict"] if comp else None}
 
 
 def _dynamic_section(ws, run: dict) -> dict:
