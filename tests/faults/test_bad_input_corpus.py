@@ -85,6 +85,14 @@ CASES = [
     ("eval: unknown kb", {"p.yaml": PROMPTS_OK},
      ["eval", "--data", "toy", "--model", "tiny", "--prompts", "FILE:p.yaml", "--kb", "nope"],
      []),
+    ("eval: few-shot-k 0", {"p.yaml": PROMPTS_OK},
+     ["eval", "--data", "toy", "--model", "tiny", "--prompts", "FILE:p.yaml", "--few-shot-k",
+      "0"], ["--few-shot-k must be at least 1"]),
+    ("eval: few-shot-k, no static variant", {"p.yaml": "variants:\n  - name: s\n    template: "
+                                                        "\"{examples} {input}\"\n    few_shot: 2"
+                                                        "\n    few_shot_mode: similar\n"},
+     ["eval", "--data", "toy", "--model", "tiny", "--prompts", "FILE:p.yaml", "--few-shot-k",
+      "3"], ["no static variant"]),
     # --- Model comparison / `ladder compare`, `ladder report`
     ("compare: unknown model", {"p.yaml": PROMPTS_OK},
      ["compare", "--data", "toy", "--models", "tiny,nope", "--prompts", "FILE:p.yaml"], ["nope"]),
