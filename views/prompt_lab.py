@@ -8,6 +8,7 @@ from core.evals.engine import EvalError, create_run
 from core.evals.rows import load_rows
 from core.evals.scorers import ScorerConfig
 from core.evals.scorers import names as scorer_names
+from core.evals.store import list_runs
 from core.evals.worker import submit_eval
 from core.prompts import store as pstore
 from core.prompts.files import PromptsFileError, dump_prompts, parse_prompts
@@ -42,6 +43,12 @@ with tab_edit:
     if not variants:
         st.info("This prompt set is empty. Start from the example variants (zero-shot, "
                 "few-shot, and a 1-10 scale wording) or add your own below.")
+        earlier = list_runs(ws, dataset["name"], purpose="prompt_lab")
+        if earlier and st.button(f"Add the variants run #{earlier[0]['id']} used",
+                                 key="pl_from_run", help="A run made from a prompts file "
+                                 "before `ladder eval` kept its variants here."):
+            pstore.join_from_run(ws, earlier[0]["id"])
+            st.rerun()
         if st.button("Add the example variants", type="primary", key="pl_examples"):
             from pathlib import Path
 

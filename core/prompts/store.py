@@ -47,6 +47,15 @@ def join_dataset_set(ws, dataset: str, variants: list[Variant]) -> dict:
             "versions": {v.name: save_variant(ws, set_id, v) for v in variants}}
 
 
+def join_from_run(ws, run_id: int) -> dict:
+    """Put the variants a stored run used into its dataset's prompt set (`join_dataset_set`):
+    for runs made from a prompts file before the CLI put them there itself."""
+    from core.evals.store import get_run
+
+    run = get_run(ws, run_id)
+    return join_dataset_set(ws, run["dataset"], [Variant(**v) for v in run["config"]["variants"]])
+
+
 def list_sets(ws) -> list[dict]:
     return [dict(r) for r in ws.db.query("SELECT * FROM prompt_sets ORDER BY name")]
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 
 from core.cli import main
+from core.evals.config import EvalConfig
+from core.evals.engine import run_eval
 from core.evals.store import list_runs
 from core.models.registry import build_spec
 from core.prompts import store as pstore
@@ -90,3 +92,17 @@ def test_cli_compare_shows_on_the_comparison_page(ws, tiny_data, tiny_model, tmp
     assert any("Recommendation" in s.value for s in at.success) or at.warning  # a decision
     # the Dynamic prompts page does not take the comparison for a rung-2 run
     assert list_runs(ws, tiny_data, purpose="dynamic") == []
+
+
+def test_a_run_from_before_offers_its_variants_on_an_empty_prompt_lab(
+        ws, tiny_data, tiny_model):  # noqa: F811
+    """A run made from a prompts file before `ladder eval` joined the set (run_eval alone)."""
+    run_id = run_eval(ws, EvalConfig(dataset=tiny_data, models=[tiny_model],
+                                     variants=[SHORT, LONG]))
+    at = open_app("views/prompt_lab.py")
+    assert any("prompt set is empty" in i.value for i in at.info)
+    at.button(key="pl_from_run").click().run()
+    assert not at.exception, at.exception
+    assert pstore.current_variants(ws, pstore.dataset_set(ws, tiny_data)) == [SHORT, LONG]
+    assert not any("prompt set is empty" in i.value for i in at.info)
+    assert at.selectbox(key="pl_pick").value == run_id
