@@ -6,6 +6,7 @@ import os
 
 import streamlit as st
 
+from core.errors import LadderError
 from core.workspace import Workspace, open_workspace
 
 RUNGS = [
@@ -26,12 +27,10 @@ def workspace() -> Workspace:
     An unusable workspace (LADDER_HOME a file, an unwritable folder, a broken database)
     stops the page with the one-line reason instead of a traceback.
     """
-    from core.settings import WorkspaceError
-    from core.store import StoreError
 
     try:
         return _workspace(os.environ.get("LADDER_HOME", ""))
-    except (WorkspaceError, StoreError) as e:
+    except LadderError as e:
         st.error(str(e), icon=":material/folder_off:")
         st.stop()
 

@@ -6,18 +6,17 @@ import streamlit as st
 
 from core.compare.decision import Requirements
 from core.compare.service import (
-    CompareError,
     check_prices,
     comparison_config,
     latencies_ms,
     options_from_run,
 )
-from core.evals.engine import EvalError, create_run
+from core.errors import LadderError
+from core.evals.engine import create_run
 from core.evals.rows import load_rows
 from core.evals.store import list_runs
 from core.evals.worker import submit_eval
 from core.models import kinds
-from core.models.base import ModelError
 from core.prompts import store as pstore
 from core.report.charts import latency_box, monthly_cost, score_vs_cost
 from core.report.summary import compare_summary
@@ -66,7 +65,7 @@ with st.expander("New comparison", expanded=not list_runs(ws, dataset["name"])):
             submit_eval(ws, run_id, label=f"Comparison: {dataset['name']}")
             st.session_state["cmp_pick"] = run_id  # show the new comparison below
             st.success(f"Comparison run #{run_id} started.")
-        except (CompareError, EvalError, ModelError, ValueError) as e:
+        except (LadderError, ValueError) as e:
             st.error(f"Not started: {e}")
 
 runs = list_runs(ws, dataset["name"], purpose="comparison")
@@ -92,7 +91,7 @@ try:
     req = Requirements(float(volume), float(min_score), float(max_lat) or None, float(horizon),
                        in_house)
     summary = compare_summary(ws, run_id, req, prep_hours, prep_rate)
-except (ValueError, CompareError) as e:
+except (LadderError, ValueError) as e:
     st.error(str(e))
     st.stop()
 if not summary["models"]:

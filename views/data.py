@@ -5,12 +5,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core import datasets
-from core.datasets import DatasetError
 from core.datasets.conflicts import effect as conflict_effect
 from core.datasets.conflicts import preview_notes as conflict_notes
 from core.datasets.conflicts import preview_table as conflict_preview
 from core.datasets.service import describe_left
-from core.embeddings import EmbeddingError
+from core.errors import LadderError
 from views.common import flash, show_flash, workspace
 from views.data_import import import_section
 
@@ -85,7 +84,7 @@ with tab_split:
         try:
             datasets.split(ws, name, float(val), float(test), int(seed), version.number)
             flash("data", f"Split saved with version {version.number}.")
-        except DatasetError as e:
+        except LadderError as e:
             st.error(str(e))
     if split is None:
         st.info("No split yet for this version.")
@@ -121,7 +120,7 @@ with tab_report:
                                          max_tokens=int(max_tokens), progress=status.write)
                 status.update(label=f"Done in {rep['timings']['total_s']:.1f} s",
                               state="complete", expanded=False)
-            except (DatasetError, EmbeddingError) as e:
+            except LadderError as e:
                 status.update(label="Failed", state="error")
                 st.error(str(e))
     if rep is None:
@@ -194,7 +193,7 @@ with tab_report:
                     st.info("Nothing to drop" + (
                         f" outside the given test file (left as given: {describe_left(left)})."
                         if (left := res.left_in_test) else "."))
-                except (DatasetError, EmbeddingError) as e:
+                except LadderError as e:
                     st.error(str(e))
 
         c1, c2 = st.columns(2)
@@ -263,7 +262,7 @@ with tab_rows:
         if fmt == "csv":
             st.caption("Cells starting with = + - @ get a leading ' so spreadsheets do not run "
                        "them as formulas.")
-    except DatasetError as e:
+    except LadderError as e:
         st.error(str(e))
 
 # ---------------------------------------------------------------- versions

@@ -14,6 +14,7 @@ import streamlit as st
 
 from core import datasets
 from core.datasets import DatasetError
+from core.errors import LadderError
 from views.common import flash
 
 TYPES = ["csv", "tsv", "txt", "jsonl", "ndjson", "json", "xlsx"]
@@ -41,7 +42,7 @@ def parsed(ws, upload, slot: str):
         st.session_state[f"{slot}_key"] = key
         try:
             st.session_state[slot] = datasets.read(ws, upload.getvalue(), upload.name)
-        except DatasetError as e:
+        except LadderError as e:
             st.session_state[slot] = str(e)
     return st.session_state[slot]
 
@@ -60,7 +61,7 @@ def import_section(ws, expanded: bool) -> None:
                 res = datasets.load_sample(ws)
                 v = res.version
                 flash("data", f"Sample data ready: '{v.dataset}' version {v.number}.")
-            except DatasetError as e:
+            except LadderError as e:
                 st.error(str(e))
 
 
@@ -121,5 +122,5 @@ def _mapping_form(ws, table, upload_name: str) -> None:
                            if res.created else
                            f"No change: '{v.dataset}' already holds this content as version "
                            f"{v.number}."))
-        except DatasetError as e:
+        except LadderError as e:
             st.error(str(e))

@@ -12,14 +12,14 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.errors import LadderError
 from core.evals.config import EvalConfig
-from core.evals.engine import EvalError, create_run
+from core.evals.engine import create_run
 from core.evals.store import list_runs
 from core.evals.summary import dynamic_gains
 from core.evals.worker import submit_eval
 from core.prompts import store as pstore
 from core.prompts.dynamic_variants import default_static, is_static, static_vs_dynamic
-from core.prompts.template import TemplateError
 from views.eval_views import leaderboard_view, progress_panel
 
 
@@ -51,7 +51,7 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
             submit_eval(ws, run_id, label=f"Dynamic vs static: {ds['name']}")
             st.session_state["dv_pick"] = run_id  # show the new run below
             st.success(f"Run #{run_id} started.")
-        except (EvalError, TemplateError, ValueError) as e:
+        except (LadderError, ValueError) as e:
             st.error(f"Not started: {e}")
 
     runs = list_runs(ws, ds["name"], purpose="dynamic")

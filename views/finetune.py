@@ -6,11 +6,11 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 from core import jobs
-from core.finetune import PRESETS, FinetuneError, build_config, service
+from core.errors import LadderError
+from core.finetune import PRESETS, build_config, service
 from core.finetune.config import PRESET_HELP, FinetuneConfig
 from core.finetune.data import default_variant
 from core.finetune.plan import plan_run, trainable_models
-from core.models.base import ModelError
 from views.common import flash, show_flash, workspace
 
 ws = workspace()
@@ -101,7 +101,7 @@ def _check_or_start(model, data, values, start: bool):
                 started = service.start(ws, cfg)
             else:
                 plan = plan_run(ws, cfg)
-    except (FinetuneError, ModelError, ValueError) as e:
+    except (LadderError, ValueError) as e:
         st.error(f"Not started: {e}")
         return
     if not start:

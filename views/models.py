@@ -6,7 +6,7 @@ import streamlit as st
 from core.errors import LadderError
 from core.models import kinds
 from core.models.adding import add_model
-from core.models.base import ChatPrompt, GenerationParams, ModelError
+from core.models.base import ChatPrompt, GenerationParams
 from core.models.service import generate
 from views.common import flash, models_frame, show_flash, workspace
 
@@ -41,7 +41,7 @@ with tab_test:
                                     GenerationParams(max_new_tokens=int(max_new)),
                                     purpose="test", progress=status.write)
                     status.update(label="Done", state="complete")
-                except ModelError as e:
+                except LadderError as e:
                     status.update(label="Failed", state="error")
                     st.error(str(e))
                     pg = None
@@ -120,7 +120,7 @@ with tab_edit:
             try:
                 ws.registry.update(edit_id, **changes)
                 flash("models", f"Saved '{edit_id}'.")
-            except ModelError as e:
+            except LadderError as e:
                 st.error(f"Not saved: {e}")
     if spec.builtin:
         st.caption("Built-in models cannot be deleted.")
@@ -130,5 +130,5 @@ with tab_edit:
             try:
                 ws.registry.delete(edit_id)
                 flash("models", f"Deleted '{edit_id}'.")
-            except ModelError as e:
+            except LadderError as e:
                 st.error(str(e))

@@ -3,15 +3,16 @@
 import pandas  # noqa: F401  -- before plotly (first-load race, docs/platform-notes.md)
 import streamlit as st
 
+from core.errors import LadderError
 from core.evals.config import EvalConfig
-from core.evals.engine import EvalError, create_run
+from core.evals.engine import create_run
 from core.evals.rows import load_rows
 from core.evals.scorers import ScorerConfig
 from core.evals.scorers import names as scorer_names
 from core.evals.store import list_runs
 from core.evals.worker import submit_eval
 from core.prompts import store as pstore
-from core.prompts.files import PromptsFileError, dump_prompts, parse_prompts
+from core.prompts.files import dump_prompts, parse_prompts
 from core.prompts.template import TemplateError
 from core.prompts.variants import Variant
 from views.common import pick_dataset, workspace
@@ -75,7 +76,7 @@ with tab_edit:
                     ver = pstore.save_variant(ws, set_id, nv)
                     st.success(f"Saved '{v.name}' as version {ver}.")
                     st.rerun()
-                except (ValueError, TemplateError) as e:
+                except (LadderError, ValueError) as e:
                     st.error(f"Not saved: {e}")
             hist = pstore.history(ws, set_id, v.name)
             if len(hist) > 1:
@@ -102,7 +103,7 @@ with tab_edit:
                 nv.check_columns(dataset["columns"])
                 pstore.save_variant(ws, set_id, nv)
                 st.rerun()
-            except (ValueError, TemplateError) as e:
+            except (LadderError, ValueError) as e:
                 st.error(f"Not added: {e}")
 
     c1, c2 = st.columns(2)
@@ -118,7 +119,7 @@ with tab_edit:
                 pstore.save_variant(ws, set_id, v)
             st.success(f"Imported {len(imported)} variants.")
             st.rerun()
-        except (PromptsFileError, TemplateError, UnicodeDecodeError, ValueError) as e:
+        except (LadderError, UnicodeDecodeError, ValueError) as e:
             st.error(f"Nothing imported: {e}")
 
 with tab_run:
@@ -171,7 +172,7 @@ with tab_run:
                 submit_eval(ws, run_id, label=f"Prompt Lab: {dataset['name']}")
                 st.session_state["pl_pick"] = run_id  # the Results tab shows the new run
                 st.success(f"Run #{run_id} started; follow it on the Results tab.")
-            except (ValueError, EvalError) as e:
+            except (LadderError, ValueError) as e:
                 from core.models.spec import describe_validation_error
 
                 st.error(f"Not started: {describe_validation_error(e)}")
