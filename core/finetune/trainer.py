@@ -63,7 +63,9 @@ class LadderTrainer(Trainer):
         self.seen = {"rows": 0, "tokens": 0, "computed": 0}  # training batches only
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
-        if "keep" not in inputs:  # a plain batch (e.g. from another collator)
+        if "keep" not in inputs:  # a plain batch (a classification head's)
+            if model.training:
+                self.count(inputs)
             return super().compute_loss(model, inputs, return_outputs, num_items_in_batch)
         if model.training:
             self.count(inputs)

@@ -37,19 +37,53 @@ def model_id_for(base_id: str, run_id: str) -> str:
     return f"{base_id[:room]}+{run_id}"
 
 
-def register(ws, base_spec, run_id: str, path: str, method: str) -> str:
+def register(ws, base_spec, run_id: str, path: str, method: str,
+             approach: str = "generate") -> str:
+    """Register what a run trained: an adapter or a fully fine-tuned model (generate), a
+    fine-tuned encoder classifier (encoder), or an LLM classification head (head)."""
     from core.models.registry import build_spec
 
-    model_id = model_id_for(base_spec.id, run_id)
+    base_id = "minilm-l6" if approach == "encoder" else base_spec.id
+    model_id = model_id_for(base_id, run_id)
     if ws.registry.exists(model_id):
         return model_id
     fields = dict(id=model_id, hourly_cost=base_spec.hourly_cost or 0.0,
-                  notes=f"fine-tuned from {base_spec.id} by run {run_id}")
-    if method == "lora":
+                  notes=f"fine-tuned from {base_id} by run {run_id}")
+    if approach == "encoder":
+        fields.update(kind="encoder", source=path)
+    elif approach == "head":
+        fields.update(kind="head", source=path, base_model=base_spec.id)
+    elif method == "lora":
         fields.update(kind="adapter", source=path, base_model=base_spec.id)
     else:
         fields.update(kind="finetuned", source=path)
     ws.registry.add(build_spec(**fields))
+    return model_id
+
+
+SETTLED_BY_TASK = ("approach", "early_stopping_metric", "lr", "scheduler", "warmup_ratio",
+                   "weight_decay", "tokens_per_batch", "batch_size", "eval_sample", "eval_rows",
+                   "overfit_gap", "epochs", "evaluations", "early_stopping_patience")
+
+
+def ensure_classifier(ws, cfg, log=None) -> str:
+    """The embedding classifier of the run's dataset version: a registered one, or one
+    trained now (seconds) under the id DATASET-classifier."""
+    from core.models.classifier import add_classifier, classifier_meta
+    from core.models.kinds import of
+
+    for s in ws.registry.list():
+        if not of(s).prompted and not of(s).tuned:  # the embedding classifier
+            meta = classifier_meta(s)
+            if meta.get("dataset") == cfg.dataset and meta.get("version_hash") == cfg.dataset_hash:
+                return s.id
+    model_id = f"{cfg.dataset}-classifier"[:70]
+    n = 2
+    while ws.registry.exists(model_id):
+        model_id, n = f"{cfg.dataset}-classifier-{n}"[:70], n + 1
+    if log:
+        log(f"training the embedding classifier {model_id} as the baseline")
+    add_classifier(ws, model_id, cfg.dataset)
     return model_id
 
 
@@ -86,18 +120,28 @@ def body(ctx: JobContext) -> dict:
     data = load_run_data(ws, cfg, problems)
     if problems:
         raise FinetuneError(" ".join(problems))
-    cfg = cfg.for_task(data.task)  # early_stopping_metric=auto made explicit
+    cfg = cfg.for_task(data.task)  # approach and early_stopping_metric=auto made explicit
+    ctx.update_config(**{k: getattr(cfg, k) for k in SETTLED_BY_TASK})
+    labelled = cfg.approach in ("encoder", "head")
     device = pick_device(ws.settings.device)
     ctx.status(phase="preparing the model")
-    path = materialize(spec, ws.settings.model_cache, progress=ctx.log)
+    path = (None if cfg.approach == "encoder"
+            else materialize(spec, ws.settings.model_cache, progress=ctx.log))
     ctx.check_cancel()
-    result = run_training(ctx, ws, cfg, data, path, device, spec.trust_remote_code)
+    if labelled:
+        from core.finetune.seqcls import run_seqcls
+
+        result = run_seqcls(ctx, ws, cfg, data, cfg.approach, device, path,
+                            spec.trust_remote_code)
+    else:
+        result = run_training(ctx, ws, cfg, data, path, device, spec.trust_remote_code)
     if result.get("state") == "cancelled" or not ctx.is_main:
         return result
     state = result.pop("state", "succeeded")
-    result["model_id"] = register(ws, spec, ctx.job_id, result["adapter_path"], cfg.method)
+    result["model_id"] = register(ws, spec, ctx.job_id, result["adapter_path"], cfg.method,
+                                  cfg.approach)
     ctx.log(f"registered model {result['model_id']}")
-    if cfg.export_merged and cfg.method == "lora":
+    if cfg.export_merged and cfg.method == "lora" and not labelled:
         ctx.status(phase="merging")
         result["merged_path"] = str(export_merged(ws, ctx.run_dir, path))
     cfg = FinetuneConfig(**ctx.config()).for_task(data.task)  # test_rows a budget decided
@@ -111,7 +155,9 @@ def body(ctx: JobContext) -> dict:
         ctx.status(phase="before/after on the test split")
         from core.prompts.variants import Variant
 
-        ba = before_after(ws, spec.id, result["model_id"], Variant(**cfg.variant), rows,
+        # a label predictor's "before" is the embedding classifier on the same rows
+        baseline = ensure_classifier(ws, cfg, ctx.log) if labelled else spec.id
+        ba = before_after(ws, baseline, result["model_id"], Variant(**cfg.variant), rows,
                           data.task, data.labels, choice.kind, progress=ctx.log,
                           train_rows=engine_rows(data.train))
         result.update(ba)

@@ -163,8 +163,9 @@ def test_builtin_capabilities():
     assert [n for n, k in cap.items() if k.hosted] == ["openai"]
     assert {n for n, k in cap.items() if k.trainable} == {"packaged", "hub", "folder",
                                                            "finetuned"}
-    assert {n for n, k in cap.items() if k.tuned} == {"adapter", "finetuned"}
-    assert not cap["classifier"].prompted and cap["classifier"].tasks == ("classification",)
+    assert {n for n, k in cap.items() if k.tuned} == {"adapter", "finetuned", "encoder", "head"}
+    for name in ("classifier", "encoder", "head"):  # label predictors read the input alone
+        assert not cap[name].prompted and cap[name].tasks == ("classification",)
     assert not cap["openai"].likelihood and not cap["openai"].batch
     with pytest.raises(ModelError, match="not installed here"):
         kinds.get("nope")

@@ -40,7 +40,7 @@ from core.models.kinds.base import (
 ENTRY_POINT_GROUP = "ladder.backends"
 ENV_VAR = "LADDER_BACKENDS"
 BUILTIN = tuple(f"core.models.kinds.{m}" for m in (
-    "packaged", "openai", "hub", "folder", "adapter", "finetuned", "classifier"))
+    "packaged", "openai", "hub", "folder", "adapter", "finetuned", "classifier", "seqcls"))
 _NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 
 _KINDS: dict[str, Kind] = {}

@@ -1,0 +1,240 @@
+"""A classification fine-tune that predicts labels directly: an encoder or an LLM head.
+
+Where the generative recipe teaches a causal LM to write the label after a prompt, these
+train a classifier on the row's input (core.models.seqcls): MiniLM end to end with a
+linear head (`encoder`), or a causal LM with a classification head and LoRA (`head`).
+Cross-entropy over the labels; no prompt, no generation, one forward pass per row at
+inference. The same machinery as every run drives them: the Trainer with checkpoints at
+each evaluation (so a killed run resumes), the run callback's live metrics, alarms and
+early stopping, and a time budget fitted from a step timed on this run's batches.
+
+The validation score is accuracy on a fixed, seeded sample of the validation split
+(`eval_rows`), computed with the model in memory: a forward pass over those rows, which
+costs about what a validation-loss pass does, so monitoring stays a small share of the run.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+
+from core.finetune import budget as bud
+from core.finetune.config import FinetuneConfig, FinetuneError
+from core.finetune.data import BatchDataset, sample_indices, token_batches
+from core.hf import loading
+
+ENCODER_MAX_LEN = 256  # MiniLM's own limit (what the sentence encoder was trained with)
+HEAD_MAX_LEN = 512
+
+
+def inputs_of(rows) -> list[str]:
+    return [str(v.get("input", "")) for v in rows.values]
+
+
+def check_labels(data, approach: str) -> list[str]:
+    """The problems that stop a classification fine-tune on this data (one line each)."""
+    if data.task != "classification":
+        return [f"approach={approach} trains a classifier, and this is a "
+                f"{data.task.replace('_', ' ')} dataset; use approach=generate"]
+    train = set(data.train.targets)
+    if len(train) < 2:
+        return [f"approach={approach} needs at least two labels in the train split (it has "
+                f"{len(train)}); add rows of the other labels, or use the Prompt Lab"]
+    unseen = sorted({t for t in list(data.eval.targets) + list(data.test.targets)} - train)
+    if unseen:
+        return [f"labels {', '.join(map(repr, unseen[:5]))} appear in validation/test but never "
+                f"in train, so approach={approach} cannot predict them; move rows with those "
+                "labels into train (or drop them) and start again"]
+    return []
+
+
+def build(cfg: FinetuneConfig, approach: str, labels: list[str], device: str,
+          base_path: str | None, trust_remote_code: bool = False):
+    """(model, tokenizer, max_len) ready to train."""
+    from core.finetune.build import adapted_layers, lora_targets, resolve_dtype
+    from core.models import seqcls
+
+    if approach == "encoder":
+        model, tok = seqcls.build_encoder(len(labels))
+        return model.to(device), tok, ENCODER_MAX_LEN
+    dtype, _ = resolve_dtype(cfg, device)
+    model, tok = seqcls.build_head(base_path, len(labels), dtype, trust_remote_code)
+    with loading():
+        from peft import LoraConfig, get_peft_model
+
+    targets = [t for t in lora_targets(model, cfg.target_modules) if t != "score"]
+    lcfg = LoraConfig(r=cfg.lora_r, lora_alpha=cfg.lora_alpha, lora_dropout=cfg.lora_dropout,
+                      target_modules=targets, task_type="SEQ_CLS", bias="none",
+                      layers_to_transform=adapted_layers(model.config, cfg.lora_layers))
+    model = get_peft_model(model, lcfg)
+    tok.padding_side = "right"
+    limit = getattr(model.config, "max_position_embeddings", None) or HEAD_MAX_LEN
+    return model.to(device), tok, min(HEAD_MAX_LEN, limit)
+
+
+class Collator:
+    """A pre-cut micro-batch of {input_ids, label} as padded tensors (padding on the right)."""
+
+    def __init__(self, pad_id: int):
+        self.pad_id = pad_id
+
+    def __call__(self, items):
+        import torch
+
+        rows = items[0] if items and isinstance(items[0], list) else items
+        width = max(len(r["input_ids"]) for r in rows)
+        ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(rows), width), dtype=torch.long)
+        for i, r in enumerate(rows):
+            ids[i, :len(r["input_ids"])] = torch.tensor(r["input_ids"])
+            mask[i, :len(r["input_ids"])] = 1
+        return {"input_ids": ids, "attention_mask": mask,
+                "labels": torch.tensor([r["label"] for r in rows], dtype=torch.long)}
+
+
+def examples(tok, texts: list[str], targets: list[str], index: dict, max_len: int) -> list[dict]:
+    enc = tok(texts, truncation=True, max_length=max_len)["input_ids"]
+    return [{"input_ids": ids, "label": index[t]} for ids, t in zip(enc, targets, strict=True)]
+
+
+def accuracy(model, collator, batches: list[list[dict]], device: str) -> float | None:
+    """Share of rows whose highest logit is their label (the model in eval mode, restored)."""
+    import torch
+
+    if not batches:
+        return None
+    was = model.training
+    model.eval()
+    right = total = 0
+    with torch.no_grad():
+        for b in batches:
+            t = collator(b)
+            logits = model(input_ids=t["input_ids"].to(device),
+                           attention_mask=t["attention_mask"].to(device)).logits
+            right += int((logits.argmax(1).cpu() == t["labels"]).sum())
+            total += len(b)
+    if was:
+        model.train()
+    return right / max(1, total)
+
+
+def _plan(ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test):
+    """Steps that fit the time budget, from a step timed on this run's batches."""
+    import torch
+
+    rng = random.Random(cfg.seed)
+    picks = [rng.choice(train_b) for _ in range(4)]
+    model.train()
+    step_s = bud.measure_steps(model, [collator(b) for b in picks], lambda m, b: m(
+        **{k: v.to(device) for k, v in b.items()}).loss) * bud.STEP_OVERHEAD
+    rows_per_step = sum(len(b) for b in picks) / len(picks)
+    with torch.no_grad():
+        t0 = time.perf_counter()
+        accuracy(model, collator, picks[:2], device)
+        per_row = (time.perf_counter() - t0) / max(1, sum(len(b) for b in picks[:2]))
+    eval_each = per_row * (sum(map(len, eval_b)) + sum(map(len, score_b)))
+    before_after = 2 * n_test * per_row * 3 if cfg.before_after else 0.0  # batch-1 rows
+    spent = time.time() - ctx.started
+    cap = bud.epoch_steps(len(train_b), cfg.epochs, cfg.grad_accum)
+    steps = bud.budget_steps(cfg.time_budget_min * 60, spent, step_s, before_after, eval_each,
+                             cfg.evaluations, cap)
+    return max(steps, cfg.evaluations), step_s, eval_each, before_after, rows_per_step
+
+
+def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
+               base_path: str | None = None, trust_remote_code: bool = False) -> dict:
+    """Train, save the best model in RUN_DIR/model with its seqcls.json; return what happened."""
+    from core.finetune.callbacks import RunCallback
+    from core.finetune.train import last_checkpoint, training_args
+    from core.finetune.trainer import LadderTrainer
+    from core.jobs.files import read_metrics, truncate_metrics
+    from core.models import seqcls
+
+    problems = check_labels(data, approach)
+    if problems:
+        raise FinetuneError(" ".join(problems))
+    run_dir = ctx.run_dir
+    labels = sorted(set(data.train.targets))
+    index = {lab: i for i, lab in enumerate(labels)}
+    ctx.status(phase="loading model")
+    model, tok, max_len = build(cfg, approach, labels, device, base_path, trust_remote_code)
+    if cfg.max_seq_len:
+        max_len = min(max_len, cfg.max_seq_len)
+    collator = Collator(tok.pad_token_id)
+    cut = lambda ex: token_batches(ex, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)  # noqa: E731
+    train_b = cut(examples(tok, inputs_of(data.train), data.train.targets, index, max_len))
+    val_ex = examples(tok, inputs_of(data.eval), data.eval.targets, index, max_len)
+    eval_b = cut([val_ex[i] for i in sample_indices(len(val_ex), cfg.eval_sample, cfg.seed)])
+    score_b = cut([val_ex[i] for i in sample_indices(len(val_ex), cfg.eval_rows, cfg.seed + 1)]
+                  ) if cfg.eval_rows else []
+    train_cfg = cfg.model_copy(update={"method": "full" if approach == "encoder" else "lora"})
+    deadline = None
+    if cfg.time_budget_min and not cfg.max_steps:
+        ctx.status(phase="measuring speed")
+        n_test = min(cfg.test_rows or len(data.test), len(data.test))
+        steps, step_s, eval_each, ba_s, per_step = _plan(
+            ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test)
+        steps, every = bud.eval_schedule(steps, cfg.evaluations, fit=True)
+        deadline = time.time() + 1.05 * (steps * step_s + cfg.evaluations * eval_each)
+        ctx.log(f"time budget {cfg.time_budget_min:g} min: {steps} steps of about {step_s:.2f} s "
+                f"({per_step:.0f} rows each), evaluation {eval_each:.0f} s x {cfg.evaluations}, "
+                f"before/after about {ba_s:.0f} s")
+    elif cfg.eval_every:
+        steps = cfg.max_steps or bud.epoch_steps(len(train_b), cfg.epochs, cfg.grad_accum)
+        every = cfg.eval_every
+    else:
+        total = cfg.max_steps or bud.epoch_steps(len(train_b), cfg.epochs, cfg.grad_accum)
+        steps, every = bud.eval_schedule(total, cfg.evaluations, fit=False)
+    cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every})
+    ctx.update_config(max_steps=steps, eval_every=every)
+    train_cfg = train_cfg.model_copy(update={"max_steps": steps, "eval_every": every})
+    resume = last_checkpoint(run_dir)
+    history = []
+    if resume is not None:
+        step = int(resume.name.split("-")[-1])
+        truncate_metrics(run_dir, step) if ctx.is_main else None
+        history = [r for r in read_metrics(run_dir) if r.get("kind") == "eval" and r["step"] <= step]
+        ctx.log(f"resuming from {resume.name}")
+    elif ctx.is_main:
+        truncate_metrics(run_dir, 0)
+    scorer = (lambda m: {"val": accuracy(m, collator, score_b, device)}) if score_b else None
+    cb = RunCallback(ctx, cfg, tok, collator, {}, None, history, deadline=deadline,
+                     val_scorer=scorer)
+    trainer = LadderTrainer(
+        model=model, args=training_args(train_cfg, run_dir, device, bool(eval_b), ctx.world_size),
+        train_dataset=BatchDataset(train_b), eval_dataset=BatchDataset(eval_b) if eval_b else None,
+        data_collator=collator, processing_class=tok, callbacks=[cb])
+    cb.tokens_seen = lambda: trainer.seen["tokens"]
+    ctx.interruptible = False
+    t0 = time.time()
+    out = trainer.train(resume_from_checkpoint=str(resume) if resume else None)
+    wall = time.time() - t0
+    ctx.interruptible = True
+    state = trainer.state
+    result = {"final_step": state.global_step, "max_steps": state.max_steps,
+              "train_loss": out.training_loss, "best_checkpoint": state.best_model_checkpoint,
+              "best_metric": state.best_metric, "stopped_early": cb.stopped_early,
+              "stopped_by_budget": cb.stopped_by_budget, "device": device, "approach": approach,
+              "examples_seen": trainer.seen["rows"],
+              "epochs_seen": round(trainer.seen["rows"] / max(1, len(data.train)), 3),
+              "train_s": round(wall - trainer.validate_s - trainer.save_s, 1),
+              "validate_s": round(trainer.validate_s, 1), "save_s": round(trainer.save_s, 1)}
+    if cb.cancelled or ctx.cancelled():
+        return {**result, "state": "cancelled"}
+    if ctx.is_main:
+        meta = {"approach": approach, "labels": labels, "max_len": max_len,
+                "base": cfg.base_model if approach == "head" else "all-MiniLM-L6-v2",
+                "dataset": cfg.dataset, "dataset_hash": cfg.dataset_hash,
+                "train_s": result["train_s"], "run": ctx.job_id}
+        target = seqcls.save(run_dir / "model", trainer.model, tok, meta)
+        result["adapter_path"] = str(target)
+        (run_dir / "train_summary.json").write_text(json.dumps(result, indent=1, default=str))
+    if cb.stopped_early:
+        result["state"] = "stopped_early"
+    return result
+
+
+def model_dir(run_dir: Path) -> Path:
+    return Path(run_dir) / "model"

@@ -1,0 +1,129 @@
+"""Classification fine-tunes that predict labels directly: the LLM with a classification head
+(on the tiny Llama) and the encoder fine-tune (the packaged MiniLM). Each trains a few steps,
+predicts, resumes after kill -9, registers, and is compared with the embedding classifier."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+
+import pytest
+
+from core import jobs
+from core.finetune import build_config, service
+from core.finetune.config import FinetuneError
+from tests.conftest import LADDER, wait_for
+from tests.finetune.conftest import TINY, add_dataset_assigned, toy_frame
+
+HEAD = {**TINY, "approach": "head", "lr": 1e-2}
+
+
+def ladder(*args, timeout=240):
+    return subprocess.run([*LADDER, *args], capture_output=True, text=True, timeout=timeout,
+                          env=dict(os.environ))
+
+
+def _sets(values: dict) -> list[str]:
+    return [a for k, v in values.items() for a in ("--set", f"{k}={v}")]
+
+
+def test_head_trains_predicts_registers_and_is_compared_with_the_classifier(tiny_ws):
+    p = ladder("finetune", "start", "--data", "toy", "--model", "tiny", *_sets(HEAD), "--wait",
+               "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert out["status"] == "succeeded", out
+    spec = tiny_ws.registry.get(out["model_id"])
+    assert spec.kind == "head" and spec.base_model == "tiny"
+    # before is the embedding classifier of the same dataset, on the same test rows
+    assert out["before"]["model_id"] == "toy-classifier"
+    assert tiny_ws.registry.get("toy-classifier").kind == "classifier"
+    assert out["after"]["n"] == out["before"]["n"] == 12
+    assert out["comparison"]["test"] and 0 <= out["after"]["score"] <= 1
+    run_dir = jobs.get(tiny_ws, out["run_id"]).run_dir
+    meta = json.loads((run_dir / "model" / "seqcls.json").read_text())
+    assert meta["approach"] == "head" and meta["labels"] == ["no", "yes"]
+    evals = [m for m in jobs.read_metrics(run_dir) if m["kind"] == "eval"]
+    assert [m["step"] for m in evals] == [4, 8, 12]
+    assert all(m["val_loss"] is not None and 0 <= m["val_score"] <= 1 for m in evals)
+    # it answers like any registered model: one of its labels, from the input alone
+    from core.models.base import ChatPrompt, GenerationParams
+    from core.models.service import generate
+
+    [g] = generate(tiny_ws, out["model_id"], [ChatPrompt("the sky is blue")],
+                   GenerationParams(max_new_tokens=2))
+    assert g.generation.text in ("yes", "no") and g.generation.input_tokens > 0
+    # and it joins a comparison like the others (one forward pass a row, no prompt)
+    from core.evals.variant import evaluate_variant
+    from core.prompts.variants import Variant
+
+    rows = [{"row_id": i, "input": t, "target": y} for i, (t, y) in
+            enumerate(toy_frame(8, seed=3)[["text", "label"]].itertuples(index=False))]
+    res = evaluate_variant(tiny_ws, out["model_id"], Variant(name="v", template="{input}"),
+                           rows, task="classification", labels=["no", "yes"])
+    assert res.summary["n"] == 8 and all(c["parsed"] in ("yes", "no") for c in res.cells)
+
+
+def test_head_resumes_after_kill_9(tiny_ws, monkeypatch):
+    monkeypatch.setenv("LADDER_FINETUNE_STEP_DELAY_S", "0.25")
+    cfg = build_config("tiny", "toy", None, {**HEAD, "before_after": False})
+    run_id = service.start(tiny_ws, cfg).run_id
+    run_dir = jobs.get(tiny_ws, run_id).run_dir
+    wait_for(lambda: (run_dir / "checkpoints" / "checkpoint-4" / "trainer_state.json").exists()
+             and (jobs.read_status(run_dir).get("step") or 0) >= 6, timeout=120)
+    os.killpg(jobs.get(tiny_ws, run_id).pid, signal.SIGKILL)
+    wait_for(lambda: service.get_run(tiny_ws, run_id)["status"] == "failed", timeout=10)
+    monkeypatch.delenv("LADDER_FINETUNE_STEP_DELAY_S")
+    jobs.resume(tiny_ws, run_id)
+    done = jobs.wait(tiny_ws, run_id, timeout_s=180)
+    assert done.state == "succeeded", jobs.read_log_tail(run_dir)
+    assert done.result["final_step"] == 12 and "resuming from checkpoint-" in \
+        jobs.read_log_tail(run_dir)
+    assert tiny_ws.registry.get(done.result["model_id"]).kind == "head"
+
+
+@pytest.mark.slow
+def test_encoder_fine_tune_of_the_packaged_minilm(tiny_ws):
+    cfg = build_config("tiny", "toy", None, {
+        **TINY, "approach": "encoder", "lr": 1e-4, "precision": "bf16"})
+    run_id = service.start(tiny_ws, cfg).run_id
+    done = jobs.wait(tiny_ws, run_id, timeout_s=240)
+    assert done.state == "succeeded", jobs.read_log_tail(done.run_dir)
+    spec = tiny_ws.registry.get(done.result["model_id"])
+    assert spec.kind == "encoder" and spec.id.startswith("minilm-l6+")
+    assert done.result["before"]["model_id"] == "toy-classifier"
+    from core.models.seqcls import load
+
+    model, tok, meta = load(done.run_dir / "model")
+    assert meta["approach"] == "encoder" and meta["labels"] == ["no", "yes"]
+    assert model.head.out_features == 2
+
+
+def test_a_classification_head_refuses_data_it_cannot_learn(tiny_ws):
+    import pandas as pd
+
+    from core.datasets.schema import Mapping
+    from core.datasets.splits import make_split
+    from core.datasets.versions import save_split, save_version
+
+    frame = pd.DataFrame({"text": [f"row {i}" for i in range(30)],
+                          "label": [f"a free text answer {i}" for i in range(30)]})
+    mapping = Mapping(input_col="text", target_col="label", task="free_text")
+    version, _ = save_version(tiny_ws, "prose", frame, mapping, source="test")
+    save_split(tiny_ws, version, make_split(frame, mapping, 0.2, 0.2, 0))
+    one = toy_frame(30)  # every train row says yes; validation and test also say no
+    one["label"] = ["yes"] * 18 + ["no", "yes"] * 6
+    add_dataset_assigned(tiny_ws, "one", one, [0] * 18 + [1] * 6 + [2] * 6)
+    unseen = toy_frame(30)  # "maybe" appears only in the test split
+    unseen["label"] = ["yes", "no"] * 12 + ["maybe"] * 6
+    add_dataset_assigned(tiny_ws, "unseen", unseen, [0] * 18 + [1] * 6 + [2] * 6)
+    before = {s.id for s in tiny_ws.registry.list()}
+    for data, words in (("prose", "free text dataset; use approach=generate"),
+                        ("one", "at least two labels in the train split"),
+                        ("unseen", "'maybe' appear in validation/test but never in train")):
+        with pytest.raises(FinetuneError, match=words):
+            service.start(tiny_ws, build_config("tiny", data, None, {**HEAD}))
+    assert {s.id for s in tiny_ws.registry.list()} == before
+    assert not service.list_runs(tiny_ws)
