@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from core.evals.scorers.base import LOOPING, Scored, looks_looping
 
-if TYPE_CHECKING:
-    from core.evals.scorers.config import ScorerConfig
+# The scorer settings (core.evals.scorers.config.ScorerConfig). That module validates a
+# scorer's name against this registry, so this one names its type without importing it.
+ScorerConfig = Any
 
 TASKS = ("classification", "scale", "free_text")
 
