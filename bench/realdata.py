@@ -141,13 +141,13 @@ def classic(ws, name: str) -> dict:
             "ci": (lo, hi), "n": len(data.rows), "seconds": train_s}
 
 
-def finetune(ws, name: str, preset: str) -> dict:
+def finetune(ws, name: str, preset: str, approach: str = "generate") -> dict:
     from core.finetune import build_config
     from core.finetune.service import get_run, start
     from core.jobs.files import read_json
 
     t0 = time.time()
-    started = start(ws, build_config(MODEL, name, preset))
+    started = start(ws, build_config(MODEL, name, preset, {"approach": approach}))
     est = started.plan.estimate
     while get_run(ws, started.run_id)["status"] in ("queued", "running"):
         time.sleep(5)
@@ -155,7 +155,9 @@ def finetune(ws, name: str, preset: str) -> dict:
     wall = time.time() - t0
     res = read_json(Path(rec["run_dir"]) / "results.json") or {}
     after = rec.get("after") or {}
-    return {"what": f"fine-tuned, {preset} preset (LoRA)", "score": after.get("score"),
+    what = {"generate": "generative LoRA", "encoder": "MiniLM encoder fine-tune",
+            "head": "LLM + classification head (LoRA)"}[approach]
+    return {"what": f"{preset}: {what}", "score": after.get("score"),
             "ci": (after.get("ci_low"), after.get("ci_high")), "n": after.get("n"),
             "seconds": wall, "examples": res.get("examples_seen"),
             "epochs": res.get("epochs_seen"), "estimate_s": est.seconds,
@@ -192,7 +194,8 @@ def table(name: str, rows: list[dict]) -> list[str]:
 
 
 def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None,
-        baselines: bool = True) -> int:
+        baselines: bool = True, approaches: tuple[str, ...] = ("generate",),
+        title: str = "Real-data accuracy (issue 12)") -> int:
     from core.workspace import open_workspace
 
     body = []
@@ -204,9 +207,10 @@ def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None
         if baselines:
             rows += prompted(ws, name, prompt_rows)
             rows.append(classic(ws, name))
-        rows.append(finetune(ws, name, "quick"))
-        if balanced:
-            rows.append(finetune(ws, name, "balanced"))
+        for preset in ("quick", "balanced") if balanced else ("quick",):
+            for approach in approaches:
+                rows.append(finetune(ws, name, preset, approach))
+                print(json.dumps(rows[-1], default=str), flush=True)
         print(json.dumps(rows, default=str), flush=True)
         body += table(name, rows) + [""]
     body.append(f"Commands: `python bench/realdata.py prepare --raw RAW --out DATA`, then "
@@ -219,7 +223,7 @@ def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None
     print(text)
     from bench._results import write_section
 
-    write_section("Real-data accuracy (issue 12)", text)
+    write_section(title, text)
     return 0
 
 
@@ -239,12 +243,16 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--no-baselines", action="store_true",
                     help="only the majority class and the fine-tunes (the prompted variants and "
                          "the classifier take minutes and do not change with the fine-tuning)")
+    pr.add_argument("--approaches", default="generate",
+                    help="comma-separated fine-tuning approaches: generate, encoder, head")
+    pr.add_argument("--title", default="Real-data accuracy (issue 12)",
+                    help="the bench/RESULTS.md section the table replaces")
     a = p.parse_args(argv)
     if a.cmd == "prepare":
         prepare(a.raw, a.out, [x for x in a.only.split(",") if x] if a.only else None)
         return 0
     return run(a.data, [x for x in a.only.split(",") if x], not a.skip_balanced, a.prompt_rows,
-               not a.no_baselines)
+               not a.no_baselines, tuple(x for x in a.approaches.split(",") if x), a.title)
 
 
 if __name__ == "__main__":

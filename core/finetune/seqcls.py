@@ -147,9 +147,8 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
                base_path: str | None = None, trust_remote_code: bool = False) -> dict:
     """Train, save the best model in RUN_DIR/model with its seqcls.json; return what happened."""
     from core.finetune.callbacks import RunCallback
-    from core.finetune.train import last_checkpoint, training_args
+    from core.finetune.train import resume_point, training_args
     from core.finetune.trainer import LadderTrainer
-    from core.jobs.files import read_metrics, truncate_metrics
     from core.models import seqcls
 
     problems = check_labels(data, approach)
@@ -190,15 +189,7 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     cfg = cfg.model_copy(update={"max_steps": steps, "eval_every": every})
     ctx.update_config(max_steps=steps, eval_every=every)
     train_cfg = train_cfg.model_copy(update={"max_steps": steps, "eval_every": every})
-    resume = last_checkpoint(run_dir)
-    history = []
-    if resume is not None:
-        step = int(resume.name.split("-")[-1])
-        truncate_metrics(run_dir, step) if ctx.is_main else None
-        history = [r for r in read_metrics(run_dir) if r.get("kind") == "eval" and r["step"] <= step]
-        ctx.log(f"resuming from {resume.name}")
-    elif ctx.is_main:
-        truncate_metrics(run_dir, 0)
+    resume, history = resume_point(ctx)
     scorer = (lambda m: {"val": accuracy(m, collator, score_b, device)}) if score_b else None
     cb = RunCallback(ctx, cfg, tok, collator, {}, None, history, deadline=deadline,
                      val_scorer=scorer)

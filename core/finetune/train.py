@@ -85,6 +85,24 @@ def last_checkpoint(run_dir: Path) -> Path | None:
     return None
 
 
+def resume_point(ctx) -> tuple[Path | None, list[dict]]:
+    """(the checkpoint to resume from, the evaluations recorded up to it); the curves are cut
+    back to that step, or started over when the run was killed before its first checkpoint."""
+    from core.jobs.files import read_metrics, truncate_metrics
+
+    resume = last_checkpoint(ctx.run_dir)
+    if resume is None:
+        if ctx.is_main:
+            truncate_metrics(ctx.run_dir, 0)
+        return None, []
+    step = int(resume.name.split("-")[-1])
+    if ctx.is_main:
+        truncate_metrics(ctx.run_dir, step)
+    ctx.log(f"resuming from {resume.name}")
+    return resume, [r for r in read_metrics(ctx.run_dir)
+                    if r.get("kind") == "eval" and r["step"] <= step]
+
+
 def _fail_checkpoint_writes(trainer) -> None:
     """TEST-ONLY hook (LADDER_TEST_FAIL_CHECKPOINT_WRITE=1): every checkpoint write raises
     OSError(ENOSPC), as on a full disk; the fault tests use it since a small tmpfs is not
@@ -101,7 +119,6 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
     with loading():
         from core.finetune.callbacks import RunCallback
         from core.finetune.trainer import LadderTrainer
-    from core.jobs.files import read_metrics, truncate_metrics
 
     cfg, run_dir = plan_cfg, ctx.run_dir
     ctx.status(phase="loading model")
@@ -148,15 +165,7 @@ def run_training(ctx, ws, plan_cfg: FinetuneConfig, data, model_path: str, devic
         ctx.update_config(max_steps=steps, eval_every=every)
     train_ds = BatchDataset(prep.train)
     eval_ds = BatchDataset(prep.eval) if prep.eval else None
-    resume = last_checkpoint(run_dir)
-    history = []
-    if resume is not None:
-        step = int(resume.name.split("-")[-1])
-        truncate_metrics(run_dir, step) if ctx.is_main else None
-        history = [r for r in read_metrics(run_dir) if r.get("kind") == "eval" and r["step"] <= step]
-        ctx.log(f"resuming from {resume.name}")
-    elif ctx.is_main:
-        truncate_metrics(run_dir, 0)  # killed before its first checkpoint: start the curves over
+    resume, history = resume_point(ctx)
     cb = RunCallback(ctx, cfg, tok, collator, prep.score_sets, prep.validator, history,
                      deadline=deadline)
     trainer = LadderTrainer(

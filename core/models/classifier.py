@@ -151,7 +151,30 @@ class Prediction:
     compute_s: float  # its share of that batch (what the cost model charges)
 
 
-class ClassifierBackend:
+class LabelPredictor:
+    """What every backend that reads a row's input and predicts a label shares: `generate`
+    answers each prompt's text with its predicted label (so `ladder models test` works), and
+    scoring prompts is refused. Subclasses define `classify` and `name`."""
+
+    name: str
+
+    def classify(self, texts: list[str], batch_size: int = 16) -> list[Prediction]:
+        raise NotImplementedError
+
+    def generate(self, prompts: list[ChatPrompt], params: GenerationParams,
+                 batch_size: int = 16, on_batch=None) -> list[Generation]:
+        preds = self.classify([p.user for p in prompts], batch_size)
+        if on_batch:
+            on_batch(len(preds))
+        return [Generation(p.label, p.input_tokens, 0, p.latency_s, compute_s=p.compute_s)
+                for p in preds]
+
+    def score_candidates(self, prompts, candidates, batch_size: int = 16):
+        raise ModelError(f"'{self.name}' predicts a label from the row's input; it does not "
+                         "score prompts.")
+
+
+class ClassifierBackend(LabelPredictor):
     """A loaded embedding classifier; answers like a model backend."""
 
     def __init__(self, clf: LinearClassifier, meta: dict, fingerprint: str, name: str):
@@ -178,18 +201,6 @@ class ClassifierBackend:
                                                                             strict=True)]
         return out
 
-    def generate(self, prompts: list[ChatPrompt], params: GenerationParams,
-                 batch_size: int = 16, on_batch=None) -> list[Generation]:
-        """The predicted label of each prompt's text (so `ladder models test` works)."""
-        preds = self.classify([p.user for p in prompts], batch_size)
-        if on_batch:
-            on_batch(len(preds))
-        return [Generation(p.label, p.input_tokens, 0, p.latency_s, compute_s=p.compute_s)
-                for p in preds]
-
-    def score_candidates(self, prompts, candidates, batch_size: int = 16):
-        raise ModelError(f"'{self.name}' is an embedding classifier: it predicts a label from "
-                         "the row's input and does not score prompts.")
 
 
 _LOADED: dict[tuple, ClassifierBackend] = {}

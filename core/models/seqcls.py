@@ -28,8 +28,8 @@ from pathlib import Path
 import torch
 
 from core.hf import loading
-from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError
-from core.models.classifier import Prediction
+from core.models.base import ModelError
+from core.models.classifier import LabelPredictor, Prediction
 
 FILE = "seqcls.json"
 APPROACHES = ("encoder", "head")
@@ -44,16 +44,17 @@ class MeanPoolClassifier(torch.nn.Module):
         self.dropout = torch.nn.Dropout(dropout)
         self.head = torch.nn.Linear(encoder.config.hidden_size, n_labels)
         self.config = encoder.config
+        with loading():
+            from transformers.modeling_outputs import SequenceClassifierOutput
+        self._output = SequenceClassifierOutput
 
     def forward(self, input_ids, attention_mask, labels=None, **_):
-        from transformers.modeling_outputs import SequenceClassifierOutput
-
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
         logits = self.head(self.dropout(pooled.float()))
         loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
-        return SequenceClassifierOutput(loss=loss, logits=logits)
+        return self._output(loss=loss, logits=logits)
 
 
 def encoder_path() -> str:
@@ -162,7 +163,7 @@ def predict_logits(model, tok, texts: list[str], max_len: int, device: str = "cp
     return out.logits.float().cpu(), batch["attention_mask"].sum(1).tolist()
 
 
-class SeqClsBackend:
+class SeqClsBackend(LabelPredictor):
     """A loaded encoder fine-tune or LLM head; answers like a model backend (`classify`)."""
 
     def __init__(self, model, tok, meta: dict, fingerprint: str, name: str, device: str):
@@ -184,19 +185,6 @@ class SeqClsBackend:
             out += [Prediction(self.labels[i], n, dt, dt / len(part))
                     for i, n in zip(logits.argmax(1).tolist(), n_tok, strict=True)]
         return out
-
-    def generate(self, prompts: list[ChatPrompt], params: GenerationParams,
-                 batch_size: int = 16, on_batch=None) -> list[Generation]:
-        """The predicted label of each prompt's text (so `ladder models test` works)."""
-        preds = self.classify([p.user for p in prompts], batch_size)
-        if on_batch:
-            on_batch(len(preds))
-        return [Generation(p.label, p.input_tokens, 0, p.latency_s, compute_s=p.compute_s)
-                for p in preds]
-
-    def score_candidates(self, prompts, candidates, batch_size: int = 16):
-        raise ModelError(f"'{self.name}' predicts a label from the row's input; it does not "
-                         "score prompts.")
 
 
 def fingerprint(folder: Path) -> str:

@@ -82,8 +82,25 @@ def choose(page, key: str, option: str, tries: int = 5) -> None:
     raise AssertionError(f"could not choose {option!r} in {key}")
 
 
-def tab(page, name: str) -> None:
-    page.get_by_role("tab", name=re.compile(rf"^{re.escape(name)}")).first.click()
+def settle(page, timeout: int = 60_000) -> None:
+    """Wait until no script run is in flight (Streamlit shows its status widget meanwhile)."""
+    page.locator("[data-testid='stStatusWidget']").wait_for(state="detached", timeout=timeout)
+
+
+def tab(page, name: str, tries: int = 5) -> None:
+    """Open the tab `name` and wait until it is the selected one once the page is idle.
+
+    A click that lands while a rerun is in flight can be undone when that run redraws the
+    tabs: click again, bounded.
+    """
+    t = page.get_by_role("tab", name=re.compile(rf"^{re.escape(name)}")).first
+    for _ in range(tries):
+        settle(page)
+        t.click()
+        settle(page)
+        if t.get_attribute("aria-selected") == "true":
+            return
+    raise AssertionError(f"the tab {name!r} did not stay selected")
 
 
 def wait_cells_done(page, timeout: int = LONG) -> None:
