@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import random
 import time
-from pathlib import Path
 
 from core.finetune import budget as bud
 from core.finetune.config import FinetuneConfig, FinetuneError
@@ -122,18 +121,15 @@ def accuracy(model, collator, batches: list[list[dict]], device: str) -> float |
 
 def _plan(ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test):
     """Steps that fit the time budget, from a step timed on this run's batches."""
-    import torch
-
     rng = random.Random(cfg.seed)
     picks = [rng.choice(train_b) for _ in range(4)]
     model.train()
     step_s = bud.measure_steps(model, [collator(b) for b in picks], lambda m, b: m(
         **{k: v.to(device) for k, v in b.items()}).loss) * bud.STEP_OVERHEAD
     rows_per_step = sum(len(b) for b in picks) / len(picks)
-    with torch.no_grad():
-        t0 = time.perf_counter()
-        accuracy(model, collator, picks[:2], device)
-        per_row = (time.perf_counter() - t0) / max(1, sum(len(b) for b in picks[:2]))
+    t0 = time.perf_counter()
+    accuracy(model, collator, picks[:2], device)  # forward passes only, as validation runs
+    per_row = (time.perf_counter() - t0) / max(1, sum(len(b) for b in picks[:2]))
     eval_each = per_row * (sum(map(len, eval_b)) + sum(map(len, score_b)))
     before_after = 2 * n_test * per_row * 3 if cfg.before_after else 0.0  # batch-1 rows
     spent = time.time() - ctx.started
@@ -226,6 +222,3 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
         result["state"] = "stopped_early"
     return result
 
-
-def model_dir(run_dir: Path) -> Path:
-    return Path(run_dir) / "model"
