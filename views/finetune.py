@@ -54,6 +54,8 @@ def _score(s):
 
 
 def new_run_tab():
+    from core.finetune.approach import explain
+
     local = trainable_models(ws)
     from core.datasets import list_datasets
 
@@ -85,6 +87,7 @@ def new_run_tab():
                 values[name] = _widget(name, start, f"ft_{preset}_{name}", task)
     values["variant"] = {"name": "fine-tune", "template": template, "system": system or None}
     values["preset"] = preset
+    st.info(explain(values.get("approach", "auto"), preset, task), icon="🎯")
     check, go_btn = st.columns([1, 1])
     if check.button("Check settings and estimate", key="ft_check"):
         _check_or_start(model, data, values, start=False)
@@ -197,7 +200,7 @@ def run_panel(run_id: str, live: bool = False):
 
 def time_figure(rec: dict) -> go.Figure:
     """One bar: where the run's wall time went, and what it trained on."""
-    parts = [("loading", rec.get("load_s")), ("measuring speed", rec.get("measure_s")),
+    parts = [("baseline classifier", rec.get("baseline_s")), ("loading", rec.get("load_s")), ("measuring speed", rec.get("measure_s")),
              ("training", rec.get("train_s")), ("validation", rec.get("validate_s")),
              ("checkpoints", rec.get("save_s")), ("before/after", rec.get("score_s"))]
     fig = go.Figure()
@@ -239,6 +242,7 @@ def results(rec):
     test = cmp.get("test") or "a paired test"
     st.caption(f"Same test rows, prompt and scorer for both; {cmp.get('verdict') or ''} "
                f"({test} on the rows' paired scores, the Prompt Lab's test).")
+    head_to_head(rec.get("head_to_head"), graded)
     samples = rec.get("samples") or []
     if samples:
         st.markdown("**Test rows, before and after**")
@@ -254,6 +258,48 @@ def results(rec):
                       f"Pass → fail ({fl.get('n_pass_to_fail', 0)})"])
     t1.dataframe(_rows_frame(fl.get("fail_to_pass") or [], graded), hide_index=True)
     t2.dataframe(_rows_frame(fl.get("pass_to_fail") or [], graded), hide_index=True)
+
+
+def head_to_head(h2h: dict | None, graded: bool):
+    """The run beside the cheaper rungs on its test rows: a table and the intervals drawn."""
+    if not h2h:
+        return
+    run, others = h2h["run"], h2h.get("others") or []
+    st.markdown(f"**Head-to-head on the same {h2h['rows']} test rows**")
+    lines = [{"option": "fine-tuned (this run)", "model": run["model_id"], "rows": run["n"],
+              "score": _fmt(run["score"], graded),
+              "95% interval": f"{_fmt(run['ci_low'], graded)} – {_fmt(run['ci_high'], graded)}",
+              "this run minus it": "", "paired test": ""}]
+    for o in others:
+        name = o["what"] + (f" `{o['variant']}` (eval #{o['eval_run']})" if o.get("variant")
+                            else "")
+        diff = (f"{o['diff'] * 100:+.1f} pts [{o['diff_ci_low'] * 100:+.1f}, "
+                f"{o['diff_ci_high'] * 100:+.1f}]" if o.get("diff") is not None else "—")
+        lines.append({"option": name, "model": o["model_id"], "rows": o["n"],
+                      "score": _fmt(o["score"], graded),
+                      "95% interval": f"{_fmt(o['ci_low'], graded)} – "
+                                      f"{_fmt(o['ci_high'], graded)}",
+                      "this run minus it": diff,
+                      "paired test": "—" if o.get("p_value") is None else
+                      f"p = {o['p_value']:.3g}" + (" (significant)" if o["significant"] else "")})
+    st.dataframe(pd.DataFrame(lines), hide_index=True, width="stretch")
+    for o in others:
+        st.caption(o["verdict"] + (f" On the {o['n']} rows it was scored on." if o["n"] !=
+                                   h2h["rows"] else ""))
+    for m in h2h.get("missing") or []:
+        st.info(m)
+    if others:
+        names = [x["option"] for x in lines]
+        pts = [run] + others
+        fig = go.Figure(go.Bar(
+            x=[p["score"] for p in pts], y=names, orientation="h",
+            error_x=dict(type="data", symmetric=False,
+                         array=[p["ci_high"] - p["score"] for p in pts],
+                         arrayminus=[p["score"] - p["ci_low"] for p in pts])))
+        fig.update_layout(height=60 + 40 * len(pts), margin=dict(t=10, b=10),
+                          xaxis_title="score (95% interval)", yaxis_autorange="reversed",
+                          xaxis_tickformat=".0%" if not graded else None)
+        st.plotly_chart(fig, width="stretch", key=f"ft_h2h_{run['model_id']}")
 
 
 def _rows_frame(recs: list[dict], graded: bool) -> pd.DataFrame:

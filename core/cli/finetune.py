@@ -60,7 +60,7 @@ def register(sub) -> None:
 def _public(rec: dict) -> dict:
     keys = ("run_id", "status", "pid", "phase", "step", "max_steps", "eta_s", "error",
             "adapter_path", "model_id", "before", "after", "flipped", "p_value", "alarms",
-            "scorer", "scorer_why", "comparison", "changed", "samples", "base_model",
+            "scorer", "scorer_why", "comparison", "changed", "samples", "head_to_head", "base_model",
             "dataset", "run_dir")
     return {k: rec.get(k) for k in keys}
 
@@ -98,6 +98,11 @@ def _describe(rec: dict) -> str:
             fl = rec.get("flipped") or {}
             lines.append(f"  flipped: {fl.get('n_fail_to_pass', 0)} fail->pass, "
                          f"{fl.get('n_pass_to_fail', 0)} pass->fail")
+    h2h = rec.get("head_to_head") or {}
+    for o in h2h.get("others") or []:
+        lines.append(f"  vs {o['what']} ({o['model_id']}): {_score(o)}; {o['verdict']}")
+    for m in h2h.get("missing") or []:
+        lines.append(f"  {m}")
     return "\n".join(lines)
 
 
@@ -128,6 +133,9 @@ def cmd_start(args) -> int:
     say = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
     started = service.start(ws, cfg, progress=say)
     if not args.json:
+        from core.finetune.approach import explain
+
+        print(explain(cfg.approach, cfg.preset, started.plan.data.task))
         print(started.plan.estimate.text())
         print(f"Queued run {started.run_id}. Follow it with `ladder finetune status "
               f"{started.run_id}` or on the Fine-tuning page.")

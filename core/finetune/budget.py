@@ -186,6 +186,12 @@ def measure_steps(model, batches: list[dict], step) -> float:
     batches differ (many short rows or a few long ones), and the fastest of them made the
     first runs on real data plan 20-35% too many steps.
     """
+    times = step_times(model, batches, step)
+    return sum(times) / len(times) if times else 0.0
+
+
+def step_times(model, batches: list[dict], step) -> list[float]:
+    """Seconds of forward+backward on each batch after the first (the warm-up), weights kept."""
     times = []
     for i, batch in enumerate(batches):
         t0 = time.perf_counter()
@@ -193,7 +199,7 @@ def measure_steps(model, batches: list[dict], step) -> float:
         if i:
             times.append(time.perf_counter() - t0)
     model.zero_grad(set_to_none=True)
-    return sum(times) / len(times) if times else 0.0
+    return times
 
 
 # -- what earlier runs measured -------------------------------------------------------------
@@ -206,6 +212,9 @@ def signature(cfg, device: str, threads: int | None = None, task: str | None = N
              f"b{cfg.tokens_per_batch}x{cfg.batch_size}"]
     if task == "free_text":
         parts.append("generated")
+    approach = getattr(cfg, "approach", "generate")
+    if approach not in ("generate", "auto"):  # another model and loss: another speed
+        parts.append(approach)
     return "/".join(parts)
 
 

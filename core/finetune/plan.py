@@ -177,9 +177,18 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
     if problems:
         raise FinetuneError(" ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
                             if len(problems) > 1 else problems[0])
-    path = materialize(spec, ws.settings.model_cache, progress)
+    from core.finetune.seqcls import encoder_params, label_examples
+
+    approach = cfg.approach_for(data.task)
+    if approach == "encoder":  # the packaged MiniLM is what trains, whatever the base model
+        from core.models.seqcls import encoder_path
+
+        path = encoder_path()
+    else:
+        path = materialize(spec, ws.settings.model_cache, progress)
     tok, config = _tokenizer_and_config(path, spec.trust_remote_code)
-    params, trainable = count_params(config, cfg)
+    params, trainable = (encoder_params(config) if approach == "encoder"
+                         else count_params(config, cfg))
     if params < TINY_PARAMS and os.environ.get("LADDER_ALLOW_TINY") != "1":
         raise FinetuneError(f"'{spec.id}' has only {params:,} parameters: a test model, too small "
                             "to learn a task. Choose a real base model (set LADDER_ALLOW_TINY=1 "
@@ -194,6 +203,9 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
     examples: dict[str, list[dict]] = {}
     longest = (0, 0, "")
     for name, rows in (("train", data.train), ("validation", data.eval), ("test", data.test)):
+        if approach in ("encoder", "head"):  # the input alone, cut at the model's limit
+            exs = examples[name] = label_examples(tok, rows, approach)
+            continue
         prompts = prompts_for(data.variant, rows, data.labels)
         exs = examples[name] = enc.examples(prompts, rows.targets)
         for i, e in enumerate(exs):

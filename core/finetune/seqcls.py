@@ -32,6 +32,27 @@ def inputs_of(rows) -> list[str]:
     return [str(v.get("input", "")) for v in rows.values]
 
 
+def label_examples(tok, rows, approach: str) -> list[dict]:
+    """What a label predictor reads of each row: its input, cut where training cuts it."""
+    cut = ENCODER_MAX_LEN if approach == "encoder" else HEAD_MAX_LEN
+    ids = tok(inputs_of(rows), truncation=True, max_length=cut)["input_ids"]
+    return [{"input_ids": x, "prompt_len": len(x)} for x in ids]
+
+
+def encoder_params(model_config) -> tuple[int, int]:
+    """(parameters, trained parameters) of the encoder: all of them train."""
+    import torch
+
+    with loading():
+        from transformers import AutoModel
+
+
+        with torch.device("meta"):
+            model = AutoModel.from_config(model_config)
+    total = sum(p.numel() for p in model.parameters())
+    return total, total
+
+
 def check_labels(data, approach: str) -> list[str]:
     """The problems that stop a classification fine-tune on this data (one line each)."""
     if data.task != "classification":
@@ -122,11 +143,16 @@ def accuracy(model, collator, batches: list[list[dict]], device: str) -> float |
 def _plan(ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test):
     """Steps that fit the time budget, from a step timed on this run's batches."""
     rng = random.Random(cfg.seed)
-    picks = [rng.choice(train_b) for _ in range(4)]
+    picks = [rng.choice(train_b) for _ in range(7)]
     model.train()
-    step_s = bud.measure_steps(model, [collator(b) for b in picks], lambda m, b: m(
-        **{k: v.to(device) for k, v in b.items()}).loss) * bud.STEP_OVERHEAD
-    rows_per_step = sum(len(b) for b in picks) / len(picks)
+    times = bud.step_times(model, [collator(b) for b in picks], lambda m, b: m(
+        **{k: v.to(device) for k, v in b.items()}).loss)
+    # per padded token, times the mean batch: batches differ by 3x and more (many short rows
+    # or a few long ones), and the mean of a few random ones planned a third of the steps
+    padded = lambda b: len(b) * max(len(r["input_ids"]) for r in b)  # noqa: E731
+    per_token = sum(times) / max(1, sum(padded(b) for b in picks[1:]))
+    step_s = per_token * sum(map(padded, train_b)) / len(train_b) * bud.STEP_OVERHEAD
+    rows_per_step = sum(len(b) for b in train_b) / len(train_b)
     t0 = time.perf_counter()
     accuracy(model, collator, picks[:2], device)  # forward passes only, as validation runs
     per_row = (time.perf_counter() - t0) / max(1, sum(len(b) for b in picks[:2]))
@@ -154,7 +180,9 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     labels = sorted(set(data.train.targets))
     index = {lab: i for i, lab in enumerate(labels)}
     ctx.status(phase="loading model")
+    t_load = time.time()
     model, tok, max_len = build(cfg, approach, labels, device, base_path, trust_remote_code)
+    timing = {"load_s": round(time.time() - t_load, 1)}
     if cfg.max_seq_len:
         max_len = min(max_len, cfg.max_seq_len)
     collator = Collator(tok.pad_token_id)
@@ -168,10 +196,12 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     deadline = None
     if cfg.time_budget_min and not cfg.max_steps:
         ctx.status(phase="measuring speed")
+        t_measure = time.time()
         n_test = min(cfg.test_rows or len(data.test), len(data.test))
         steps, step_s, eval_each, ba_s, per_step = _plan(
             ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test)
         steps, every = bud.eval_schedule(steps, cfg.evaluations, fit=True)
+        timing["measure_s"] = round(time.time() - t_measure, 1)
         deadline = time.time() + 1.05 * (steps * step_s + cfg.evaluations * eval_each)
         ctx.log(f"time budget {cfg.time_budget_min:g} min: {steps} steps of about {step_s:.2f} s "
                 f"({per_step:.0f} rows each), evaluation {eval_each:.0f} s x {cfg.evaluations}, "
@@ -200,7 +230,7 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     wall = time.time() - t0
     ctx.interruptible = True
     state = trainer.state
-    result = {"final_step": state.global_step, "max_steps": state.max_steps,
+    result = {**timing, "final_step": state.global_step, "max_steps": state.max_steps,
               "train_loss": out.training_loss, "best_checkpoint": state.best_model_checkpoint,
               "best_metric": state.best_metric, "stopped_early": cb.stopped_early,
               "stopped_by_budget": cb.stopped_by_budget, "device": device, "approach": approach,

@@ -24,8 +24,8 @@ from core.jobs.files import read_json, read_metrics
 
 KIND = "finetune"
 # where a finished run's time went and what it learned from (results.json)
-TIMING = ("load_s", "measure_s", "train_s", "validate_s", "save_s", "score_s", "wall_s",
-          "validate_score_share", "examples_seen", "epochs_seen", "real_tokens",
+TIMING = ("baseline_s", "load_s", "measure_s", "train_s", "validate_s", "save_s", "score_s",
+          "wall_s", "validate_score_share", "examples_seen", "epochs_seen", "real_tokens",
           "computed_tokens")
 MODULE = "core.finetune.worker"
 
@@ -68,7 +68,8 @@ def run_record(ws, job) -> dict:
         "p_value": res.get("p_value"), "scorer": res.get("scorer"),
         "scorer_why": res.get("scorer_why"), "comparison": res.get("comparison"),
         "changed": res.get("changed"), "samples": res.get("samples"),
-        "graded": res.get("graded"), "best_checkpoint": res.get("best_checkpoint"),
+        "graded": res.get("graded"), "head_to_head": res.get("head_to_head"),
+        "best_checkpoint": res.get("best_checkpoint"),
         "final_step": res.get("final_step"), "base_model": cfg.get("base_model"),
         "dataset": cfg.get("dataset"), "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at,

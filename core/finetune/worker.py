@@ -69,14 +69,12 @@ SETTLED_BY_TASK = ("approach", "early_stopping_metric", "lr", "scheduler", "warm
 def ensure_classifier(ws, cfg, log=None) -> str:
     """The embedding classifier of the run's dataset version: a registered one, or one
     trained now (seconds) under the id DATASET-classifier."""
-    from core.models.classifier import add_classifier, classifier_meta
-    from core.models.kinds import of
+    from core.finetune.head_to_head import find_classifier
+    from core.models.classifier import add_classifier
 
-    for s in ws.registry.list():
-        if not of(s).prompted and not of(s).tuned:  # the embedding classifier
-            meta = classifier_meta(s)
-            if meta.get("dataset") == cfg.dataset and meta.get("version_hash") == cfg.dataset_hash:
-                return s.id
+    found = find_classifier(ws, cfg.dataset, cfg.dataset_hash)
+    if found:
+        return found
     model_id = f"{cfg.dataset}-classifier"[:70]
     n = 2
     while ws.registry.exists(model_id):
@@ -128,6 +126,14 @@ def body(ctx: JobContext) -> dict:
     path = (None if cfg.approach == "encoder"
             else materialize(spec, ws.settings.model_cache, progress=ctx.log))
     ctx.check_cancel()
+    baseline, baseline_s = spec.id, 0.0
+    if labelled and cfg.before_after and ctx.is_main:
+        # a label predictor's "before" is the embedding classifier on the same rows; trained
+        # (if new) before training, so the time budget counts it
+        t0 = time.time()
+        ctx.status(phase="training the embedding classifier (the baseline)")
+        baseline = ensure_classifier(ws, cfg, ctx.log)
+        baseline_s = round(time.time() - t0, 1)
     if labelled:
         from core.finetune.seqcls import run_seqcls
 
@@ -138,6 +144,7 @@ def body(ctx: JobContext) -> dict:
     if result.get("state") == "cancelled" or not ctx.is_main:
         return result
     state = result.pop("state", "succeeded")
+    result["baseline_s"] = baseline_s
     result["model_id"] = register(ws, spec, ctx.job_id, result["adapter_path"], cfg.method,
                                   cfg.approach)
     ctx.log(f"registered model {result['model_id']}")
@@ -155,12 +162,18 @@ def body(ctx: JobContext) -> dict:
         ctx.status(phase="before/after on the test split")
         from core.prompts.variants import Variant
 
-        # a label predictor's "before" is the embedding classifier on the same rows
-        baseline = ensure_classifier(ws, cfg, ctx.log) if labelled else spec.id
         ba = before_after(ws, baseline, result["model_id"], Variant(**cfg.variant), rows,
                           data.task, data.labels, choice.kind, progress=ctx.log,
                           train_rows=engine_rows(data.train))
         result.update(ba)
+        from core.finetune.head_to_head import head_to_head
+        from core.finetune.scoring import evaluate_model
+
+        ctx.status(phase="head-to-head with the cheaper rungs")
+        result["head_to_head"] = head_to_head(
+            ws, cfg, data, rows, ba, baseline, lambda m: [c["score"] for c in evaluate_model(
+                ws, m, Variant(**cfg.variant), rows, data.task, data.labels, choice.kind,
+                engine_rows(data.train))[1]])
         ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')} "
                 f"({choice.kind}; {ba['comparison']['verdict']})")
     result["score_s"] = round(time.time() - t0, 1)

@@ -30,6 +30,14 @@ def _sets(values: dict) -> list[str]:
 
 
 def test_head_trains_predicts_registers_and_is_compared_with_the_classifier(tiny_ws):
+    from core.evals.config import EvalConfig
+    from core.evals.engine import run_eval
+    from core.prompts.variants import Variant
+
+    # a Prompt Lab run on the test split: the head-to-head puts its best variant beside the run
+    lab = run_eval(tiny_ws, EvalConfig(dataset="toy", split="test", models=["tiny"], variants=[
+        Variant(name="zs", template="Is it blue? {input}"),
+        Variant(name="zs2", template="{input}\nAnswer yes or no.")], seed=0))
     p = ladder("finetune", "start", "--data", "toy", "--model", "tiny", *_sets(HEAD), "--wait",
                "--json")
     assert p.returncode == 0, p.stderr
@@ -42,6 +50,21 @@ def test_head_trains_predicts_registers_and_is_compared_with_the_classifier(tiny
     assert tiny_ws.registry.get("toy-classifier").kind == "classifier"
     assert out["after"]["n"] == out["before"]["n"] == 12
     assert out["comparison"]["test"] and 0 <= out["after"]["score"] <= 1
+    # head-to-head on the same 12 rows: the best prompted variant and the classifier
+    h2h = out["head_to_head"]
+    assert h2h["rows"] == 12 and h2h["run"]["score"] == pytest.approx(out["after"]["score"])
+    prompted, clf = h2h["others"]
+    from core.evals.summary import leaderboard
+
+    best = leaderboard(tiny_ws, lab)[0]
+    assert (prompted["what"], prompted["eval_run"], prompted["n"]) == (
+        "best prompted variant", lab, 12)
+    assert (prompted["variant"], prompted["score"]) == (best["name"], pytest.approx(best["score"]))
+    assert clf["model_id"] == "toy-classifier" and clf["score"] == out["before"]["score"]
+    assert clf["p_value"] == out["p_value"] and prompted["p_value"] is not None
+    assert prompted["ci_low"] <= prompted["score"] <= prompted["ci_high"]
+    shown = ladder("finetune", "status", out["run_id"])
+    assert "vs best prompted variant (tiny)" in shown.stdout, shown.stdout
     run_dir = jobs.get(tiny_ws, out["run_id"]).run_dir
     meta = json.loads((run_dir / "model" / "seqcls.json").read_text())
     assert meta["approach"] == "head" and meta["labels"] == ["no", "yes"]
@@ -57,7 +80,6 @@ def test_head_trains_predicts_registers_and_is_compared_with_the_classifier(tiny
     assert g.generation.text in ("yes", "no") and g.generation.input_tokens > 0
     # and it joins a comparison like the others (one forward pass a row, no prompt)
     from core.evals.variant import evaluate_variant
-    from core.prompts.variants import Variant
 
     rows = [{"row_id": i, "input": t, "target": y} for i, (t, y) in
             enumerate(toy_frame(8, seed=3)[["text", "label"]].itertuples(index=False))]

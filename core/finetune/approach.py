@@ -1,0 +1,43 @@
+"""What a fine-tune will train and why, in one sentence (the page and `ladder finetune start`).
+
+A preset's approach for a classification dataset (`CLASSIFICATION_APPROACH`) and the reason
+(`EVIDENCE`) come from the real-data table in bench/RESULTS.md ("Real-data fine-tuning
+approaches"); the sentence quotes that evidence, so it changes when the table does.
+"""
+
+from __future__ import annotations
+
+from core.finetune.config import CLASSIFICATION_APPROACH
+
+WHAT = {
+    "generate": "LoRA on the base model, which learns to write the answer after the prompt",
+    "encoder": "the packaged MiniLM sentence encoder end to end as a classifier (the base "
+               "model is not used)",
+    "head": "a classification head on the base model with LoRA (one forward pass per row, "
+            "no generation)",
+}
+# (preset, approach) -> why it is that preset's choice for classification, from the table
+EVIDENCE: dict[tuple[str, str], str] = {}
+
+
+def explain(approach: str, preset: str | None, task: str) -> str:
+    """One sentence: what a run with this `approach` setting trains on a `task` dataset, and
+    why.
+
+    >>> explain("auto", "quick", "free_text").startswith("A free text dataset: the run trains LoRA")
+    True
+    >>> explain("head", "quick", "classification")
+    'You chose approach=head: the run trains a classification head on the base model with LoRA (one forward pass per row, no generation).'
+    """
+    if task != "classification":
+        return (f"A {task.replace('_', ' ')} dataset: the run trains {WHAT['generate']}, the "
+                "only approach that writes text.")
+    if approach != "auto":
+        return f"You chose approach={approach}: the run trains {WHAT[approach]}."
+    chosen = CLASSIFICATION_APPROACH.get(preset or "", "generate")
+    why = EVIDENCE.get((preset or "", chosen))
+    name = (preset or "this setting").capitalize()
+    if why:
+        return f"{name} trains {WHAT[chosen]}: {why}"
+    return (f"{name} trains {WHAT[chosen]}; set approach=encoder or approach=head (Advanced) "
+            "to train a classifier instead.")
