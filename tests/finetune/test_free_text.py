@@ -183,6 +183,7 @@ def test_a_budgeted_free_text_run_times_generation_and_reports_rows(tiny_ws):
     assert not at.exception, at.exception
     assert any(f"scorer `{rec['scorer']}`" in m.value for m in at.markdown)
     assert any("Test rows, before and after" in m.value for m in at.markdown)
-    shown = at.dataframe[1].value  # after the runs table
+    # the samples table (the runs table and the head-to-head come before it)
+    shown = next(d.value for d in at.dataframe if "fine-tuned output" in d.value.columns)
     assert {"input", "reference", "base output", "fine-tuned output", "base score",
             "fine-tuned score"} <= set(shown.columns) and len(shown) == len(rec["samples"])
