@@ -18,7 +18,7 @@ from core.evals.store import list_runs
 from core.evals.worker import submit_eval
 from core.models import kinds
 from core.prompts import store as pstore
-from core.report.charts import latency_box, monthly_cost, score_vs_cost
+from core.report.charts import latency_box, monthly_cost, net_value_bars, score_vs_cost
 from core.report.summary import compare_summary
 from views.common import pick_dataset, workspace
 from views.eval_views import export_button, matrix_view, progress_panel
@@ -86,10 +86,17 @@ c1, c2, c3 = st.columns(3)
 prep_hours = c1.number_input("Data preparation hours", 0.0, 10_000.0, 0.0, key="cmp_ph")
 prep_rate = c2.number_input("USD per hour of preparation", 0.0, 10_000.0, 0.0, key="cmp_pr")
 in_house = c3.checkbox("Data must stay in-house", key="cmp_in")
+st.caption("What is at stake per request (optional): with either amount the recommendation is "
+           "the option worth the most a month, not the cheapest one that passes.")
+c1, c2, _ = st.columns(3)
+value_correct = c1.number_input("USD a correct answer is worth", 0.0, 1e6, None, 0.01,
+                                format="%.4f", key="cmp_vc", placeholder="not set")
+cost_error = c2.number_input("USD an error costs", 0.0, 1e6, None, 0.01, format="%.4f",
+                             key="cmp_ce", placeholder="not set")
 
 try:
     req = Requirements(float(volume), float(min_score), float(max_lat) or None, float(horizon),
-                       in_house)
+                       in_house, value_correct, cost_error)
     summary = compare_summary(ws, run_id, req, prep_hours, prep_rate)
 except (LadderError, ValueError) as e:
     st.error(str(e))
@@ -126,6 +133,19 @@ for name, why in dec["rejected"].items():
     st.caption(f"{name}: {why}")
 if dec.get("significance"):
     st.info(f"**Is the score difference real?** {dec['significance']['verdict']}")
+if dec.get("value"):
+    c1, c2 = st.columns([3, 2])
+    c1.plotly_chart(net_value_bars(dec["value"]), width="stretch")
+    c2.markdown("**Break-even accuracy**: the accuracy each option would need to be worth as "
+                "much as the recommended one.")
+    c2.dataframe(pd.DataFrame([{
+        "option": o["name"], "accuracy": o["accuracy"], "net $/month": o["net_value_month"],
+        "break-even accuracy": (o["break_even_accuracy"] if o["break_even_possible"] else None),
+    } for o in dec["value"]["options"]]), hide_index=True, width="stretch", column_config={
+        "accuracy": st.column_config.NumberColumn(format="percent"),
+        "net $/month": st.column_config.NumberColumn(format="$%.2f"),
+        "break-even accuracy": st.column_config.NumberColumn(
+            format="percent", help="empty: not even 100% accuracy would match it")})
 for b in dec["break_even"]:
     st.markdown(f"- {b['text']}")
 

@@ -33,6 +33,7 @@ def register(sub) -> None:
                    help="data preparation hours added to a fine-tune's one-time cost")
     p.add_argument("--prep-rate", type=_non_negative_float, default=0.0,
                    help="USD per hour of data preparation")
+    _money(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
 
@@ -44,7 +45,17 @@ def register(sub) -> None:
     r.add_argument("--max-latency-ms", type=_positive_float)
     r.add_argument("--in-house", action="store_true",
                    help="the data must stay in-house: hosted models are not recommended")
+    _money(r)
     r.set_defaults(func=cmd_report)
+
+
+def _money(parser) -> None:
+    """The money at stake per request; either one switches the decision to net value."""
+    parser.add_argument("--value-correct", type=_non_negative_float, metavar="USD",
+                        help="what a correct answer is worth per request: decide by expected "
+                             "net value (with --cost-error) instead of the cheapest option")
+    parser.add_argument("--cost-error", type=_non_negative_float, metavar="USD",
+                        help="what a wrong answer costs per request")
 
 
 def _progress(done: int, total: int, eta: float | None) -> None:
@@ -76,7 +87,8 @@ def cmd_compare(args) -> int:
         raise CliError("--min-score is a share between 0 and 1, e.g. 0.8")
     try:
         req = Requirements(args.volume, args.min_score, args.max_latency_ms, args.horizon_months,
-                           data_in_house=args.in_house)
+                           data_in_house=args.in_house, value_correct=args.value_correct,
+                           cost_error=args.cost_error)
     except ValueError as e:
         raise CliError(str(e)) from None
     ws = open_workspace()
@@ -95,6 +107,15 @@ def cmd_compare(args) -> int:
     for model, err in out["errors"].items():
         lines.append(f"error: {model}: {err}")
     lines.append(f"Recommendation: {out['recommendation'] or 'none'} — {out['decision']['reason']}")
+    if out["value"]:
+        lines.append("Net value per month (95% interval), break-even accuracy:")
+        for o in out["value"]["options"]:
+            lo, hi = o["net_value_ci"]
+            be = o["break_even_accuracy"]
+            lines.append(f"  {o['name']:<32} ${o['net_value_month']:>12,.2f} "
+                         f"[${lo:,.2f}, ${hi:,.2f}]  "
+                         + ("-" if be is None else f"{be:.1%}" if o["break_even_possible"]
+                            else "out of reach"))
     be = out["break_even_requests_per_month"]
     lines.append("Break-even: " + ("never" if be is None else f"{be:,.0f} requests/month"))
     lines.append(prompt_set_line(prompt_set))
@@ -114,9 +135,13 @@ def cmd_report(args) -> int:
         raise CliError(f"--out must end in .md or .html, not '{out.suffix or out.name}'")
     if args.min_score > 1:
         raise CliError("--min-score is a share between 0 and 1, e.g. 0.8")
+    try:
+        req = Requirements(args.volume, args.min_score, args.max_latency_ms,
+                           data_in_house=args.in_house, value_correct=args.value_correct,
+                           cost_error=args.cost_error)
+    except ValueError as e:
+        raise CliError(str(e)) from None
     ws = open_workspace()
-    req = Requirements(args.volume, args.min_score, args.max_latency_ms,
-                       data_in_house=args.in_house)
     path = write_report(ws, args.data, out, req)
     print(f"Wrote {path}")
     return 0

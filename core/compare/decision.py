@@ -1,7 +1,9 @@
 """The decision: which option to use at the user's volume, score floor and latency ceiling.
 
 It picks the cheapest option that meets the score and latency requirements at
-the stated monthly volume, and shows the evidence: whether score differences are
+the stated monthly volume, or, when the user says what a correct answer is worth
+and what an error costs, the option with the highest expected net value per
+month (`net_value`). It shows the evidence: whether score differences are
 significant, the break-even volume between the advanced model and each cheaper
 (usually fine-tuned) option, and guidance on when fine-tuning pays, each point
 checked against the user's own numbers. An embedding classifier in the comparison
@@ -23,6 +25,13 @@ class Requirements:
     max_latency_ms: float | None = None
     horizon_months: float = 12.0
     data_in_house: bool = False
+    value_correct: float | None = None  # USD a correct answer brings, per request
+    cost_error: float | None = None  # USD a wrong answer costs, per request
+
+    @property
+    def by_value(self) -> bool:
+        """The user gave money at stake: decide by expected net value, not by cost alone."""
+        return self.value_correct is not None or self.cost_error is not None
 
     def __post_init__(self) -> None:
         v = self.volume_per_month
@@ -35,6 +44,12 @@ class Requirements:
             raise ValueError("the maximum latency must be a positive number of milliseconds")
         if self.horizon_months <= 0:
             raise ValueError("the horizon must be a positive number of months")
+        for name, v in (("value of a correct answer", self.value_correct),
+                        ("cost of an error", self.cost_error)):
+            if v is not None and (not isinstance(v, int | float) or math.isnan(v)
+                                  or math.isinf(v) or v < 0):
+                raise ValueError(f"the {name} must be zero or a positive amount in USD per "
+                                 "request, e.g. 0.05")
 
 
 @dataclass
@@ -48,9 +63,11 @@ class Decision:
     guidance: list[dict] = field(default_factory=list)
     significance: dict | None = None
     classifier: dict | None = None
+    value: dict | None = None  # by value: what each option is worth a month (net_value)
 
     def record(self) -> dict:
         return {
+            "basis": "value" if self.value else "cost", "value": self.value,
             "recommendation": self.recommended.name if self.recommended else None,
             "reason": self.reason, "eligible": self.eligible, "rejected": self.rejected,
             "monthly_costs_usd": self.monthly_costs, "break_even": self.break_even,
@@ -93,6 +110,19 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
         return Decision(None, _with(reason, note), [], rejected, costs, bes,
                         _guidance(options, req, advanced, bes, task, train_rows), significance,
                         note)
+    if req.by_value:
+        value = net_value(options, req, costs, eligible)
+        best = next(o for o in eligible if o.name == value["best"])
+        top = value["options"][0]
+        reason = (f"{best.name} has the highest expected net value: ${top['net_value_month']:,.2f}"
+                  f" a month (95% interval ${top['net_value_ci'][0]:,.2f} to "
+                  f"${top['net_value_ci'][1]:,.2f}) at {req.volume_per_month:,.0f} requests/month,"
+                  f" with a correct answer worth ${value['value_correct']:g} and an error costing "
+                  f"${value['cost_error']:g}, after a monthly cost of ${costs[best.name]:,.2f}."
+                  + _runner_up(value))
+        return Decision(best, _with(reason, note), [o.name for o in eligible], rejected, costs,
+                        bes, _guidance(options, req, advanced, bes, task, train_rows),
+                        significance, note, value)
     best = min(eligible, key=lambda o: (round(costs[o.name], 9), -o.score))
     reason = (f"{best.name} meets the minimum score ({best.score:.3f} >= {req.min_score:.3f})"
               + (f" and the latency limit (p95 {best.latency_p95_ms:.0f} ms)"
@@ -102,6 +132,62 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
               "horizon.")
     return Decision(best, _with(reason, note), [o.name for o in eligible], rejected, costs, bes,
                     _guidance(options, req, advanced, bes, task, train_rows), significance, note)
+
+
+def net_value(options: list[Option], req: Requirements, costs: dict[str, float],
+               eligible: list[Option]) -> dict:
+    """Expected net value per month of each option, its interval, and its break-even accuracy.
+
+    net = volume x (accuracy x value_correct - (1 - accuracy) x cost_error) - monthly cost,
+    where the monthly cost is the running cost plus the one-time cost spread over the
+    horizon; the interval comes from the accuracy's 95% interval (the cost is measured). The
+    break-even accuracy of an option is the accuracy at which its net value would equal the
+    best eligible option's: below it the option is worth less, above it more.
+
+    >>> r = Requirements(1000, value_correct=1.0, cost_error=4.0)
+    >>> a = Option("a", 0.0, score=0.9, ci_low=0.8, ci_high=0.95)
+    >>> v = net_value([a], r, {"a": 100.0}, [a])["options"][0]
+    >>> v["net_value_month"], v["net_value_ci"], v["break_even_accuracy"]
+    (400.0, [-100.0, 650.0], 0.9)
+    """
+    vc = req.value_correct or 0.0
+    ce = req.cost_error or 0.0
+    vol = req.volume_per_month
+
+    def worth(acc: float, name: str) -> float:
+        return vol * (acc * vc - (1 - acc) * ce) - costs[name]
+
+    rows = []
+    for o in options:
+        acc = o.score if o.score == o.score else 0.0
+        lo = o.ci_low if o.ci_low == o.ci_low else acc
+        hi = o.ci_high if o.ci_high == o.ci_high else acc
+        rows.append({"name": o.name, "accuracy": acc, "monthly_cost_usd": costs[o.name],
+                     "net_value_month": round(worth(acc, o.name), 2),
+                     "net_value_ci": [round(worth(lo, o.name), 2), round(worth(hi, o.name), 2)],
+                     "eligible": any(e.name == o.name for e in eligible)})
+    pool = [r for r in rows if r["eligible"]] or rows
+    best = max(pool, key=lambda r: (r["net_value_month"], r["accuracy"]))
+    for r in rows:
+        # vol x (a x vc - (1 - a) x ce) - cost = best  =>  a = (best + cost + vol x ce) / (vol (vc + ce))
+        need = ((best["net_value_month"] + r["monthly_cost_usd"] + vol * ce) / (vol * (vc + ce))
+                if vc + ce > 0 else None)
+        r["break_even_accuracy"] = None if need is None else round(need, 4)
+        r["break_even_possible"] = need is not None and need <= 1.0
+    rows.sort(key=lambda r: (not r["eligible"], -r["net_value_month"]))
+    return {"value_correct": vc, "cost_error": ce, "best": best["name"], "options": rows}
+
+
+def _runner_up(value: dict) -> str:
+    rest = [r for r in value["options"] if r["eligible"] and r["name"] != value["best"]]
+    if not rest:
+        return ""
+    r = rest[0]
+    gap = value["options"][0]["net_value_month"] - r["net_value_month"]
+    be = r["break_even_accuracy"]
+    return (f" Next: {r['name']} at ${r['net_value_month']:,.2f} (${gap:,.2f} less); it would "
+            + (f"need an accuracy of {be:.1%} to match." if r["break_even_possible"]
+               else "not match it even at 100% accuracy."))
 
 
 def _with(reason: str, note: dict | None) -> str:

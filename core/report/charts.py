@@ -74,6 +74,24 @@ def monthly_cost(options: list[Option], volume: float, horizon_months: float = 1
     return fig
 
 
+def net_value_bars(value: dict) -> go.Figure:
+    """Expected net value per month of each option with its 95% interval (decide by value)."""
+    rows = value["options"]
+    fig = go.Figure(go.Bar(
+        x=[r["net_value_month"] for r in rows], y=[r["name"] for r in rows], orientation="h",
+        marker_color=[GREY if not r["eligible"] else RED if r["name"] == value["best"] else
+                      BLUE for r in rows],
+        error_x=dict(type="data", symmetric=False,
+                     array=[r["net_value_ci"][1] - r["net_value_month"] for r in rows],
+                     arrayminus=[r["net_value_month"] - r["net_value_ci"][0] for r in rows])))
+    fig.add_vline(x=0, line_color=GREY)
+    fig.update_layout(title=f"Expected net value per month (a correct answer "
+                            f"${value['value_correct']:g}, an error ${value['cost_error']:g})",
+                      xaxis_title="USD per month (95% interval)", yaxis_autorange="reversed",
+                      height=80 + 40 * len(rows), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
 def leaderboard_bars(board: list[dict], label_key: str = "name") -> go.Figure:
     fig = go.Figure(go.Bar(
         x=[e["score"] for e in board], y=[e[label_key] for e in board], orientation="h",

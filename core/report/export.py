@@ -73,6 +73,12 @@ def markdown(s: dict) -> str:
                        f"| {m['latency_p95_ms']:.0f} | {_money(m['cost_per_1k_usd'])} |")
         dec = comp["decision"]
         out += ["", f"At {comp['volume_per_month']:,.0f} requests/month: {dec['reason']}"]
+        if dec.get("value"):
+            out += ["", "Expected net value per month (the recommendation maximises it):", "",
+                    "| option | accuracy | monthly cost | net value / month [95% CI] | "
+                    "break-even accuracy |", "|---|---|---|---|---|"]
+            out += [value_row(o) for o in dec["value"]["options"]]
+            out.append("")
         out += [f"- {b['text']}" for b in dec["break_even"]]
         if dec.get("significance"):
             out.append(f"- Significance: {dec['significance']['verdict']}")
@@ -91,6 +97,16 @@ def markdown(s: dict) -> str:
     return "\n".join(out) + "\n"
 
 
+def value_row(o: dict) -> str:
+    """One option's line of the net-value table (Markdown)."""
+    lo, hi = o["net_value_ci"]
+    be = o["break_even_accuracy"]
+    be_s = ("—" if be is None else _pct(be) if o["break_even_possible"] else "out of reach")
+    return (f"| {o['name']}{'' if o['eligible'] else ' (not eligible)'} | {_pct(o['accuracy'])} "
+            f"| ${o['monthly_cost_usd']:,.2f} | ${o['net_value_month']:,.2f} "
+            f"[${lo:,.2f}, ${hi:,.2f}] | {be_s} |")
+
+
 def _money(x) -> str:
     return "—" if x is None else f"${x:.4f}"
 
@@ -99,7 +115,8 @@ def html_report(ws, s: dict, req: Requirements) -> str:
     import plotly.io as pio
 
     from core.compare.service import latencies_ms, options_from_run
-    from core.report.charts import latency_box, leaderboard_bars, monthly_cost, score_vs_cost
+    from core.report.charts import (latency_box, leaderboard_bars, monthly_cost, net_value_bars,
+                                    score_vs_cost)
 
     figs = []
     if s.get("prompt_lab") and s["prompt_lab"]["variants"]:
@@ -110,6 +127,8 @@ def html_report(ws, s: dict, req: Requirements) -> str:
         figs += [score_vs_cost(opts), monthly_cost(opts, req.volume_per_month,
                                                    req.horizon_months),
                  latency_box(latencies_ms(ws, rid))]
+        if s["comparison"]["decision"].get("value"):
+            figs.append(net_value_bars(s["comparison"]["decision"]["value"]))
     for f in figs:  # an explicit template: inside Streamlit the default one is Streamlit's own
         f.update_layout(template="plotly_white")
     parts = [pio.to_html(f, full_html=False, include_plotlyjs=(i == 0))

@@ -55,7 +55,8 @@ def compare_summary(ws, run_id: int, req: Requirements, prep_hours: float = 0.0,
     return {"run_id": run_id, "models": models, "recommendation": decision.record()[
         "recommendation"], "break_even_requests_per_month": _headline_break_even(decision,
                                                                                  options),
-            "decision": decision.record(), "errors": run_errors(ws, run_id),
+            "decision": decision.record(), "basis": decision.record()["basis"],
+            "value": decision.value, "errors": run_errors(ws, run_id),
             "volume_per_month": req.volume_per_month}
 
 

@@ -32,3 +32,12 @@ def test_comparison_runs_and_recommends(ws, tiny_data, tiny_model):  # noqa: F81
     assert any("Recommendation: tiny-b" in s.value for s in at.success)
     assert len(at.get("plotly_chart")) == 3
     assert at.download_button(key="cmp_csv").label == "Download per-row outputs (CSV)"
+
+    # the money at stake: the decision becomes the highest net value, with its chart and table
+    at.number_input(key="cmp_vc").set_value(0.05).run()
+    at.number_input(key="cmp_ce").set_value(0.5).run()
+    assert not at.exception, at.exception
+    assert any("highest expected net value" in s.value for s in at.success)
+    assert len(at.get("plotly_chart")) == 4
+    value = next(d.value for d in at.dataframe if "break-even accuracy" in d.value.columns)
+    assert set(value["option"]) == {"tiny", "tiny-b"}
