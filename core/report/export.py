@@ -115,8 +115,13 @@ def html_report(ws, s: dict, req: Requirements) -> str:
     import plotly.io as pio
 
     from core.compare.service import latencies_ms, options_from_run
-    from core.report.charts import (latency_box, leaderboard_bars, monthly_cost, net_value_bars,
-                                    score_vs_cost)
+    from core.report.charts import (
+        latency_box,
+        leaderboard_bars,
+        monthly_cost,
+        net_value_bars,
+        score_vs_cost,
+    )
 
     figs = []
     if s.get("prompt_lab") and s["prompt_lab"]["variants"]:

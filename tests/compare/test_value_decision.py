@@ -65,7 +65,7 @@ def test_requirements_still_filter_and_negative_money_is_refused():
 
 
 def test_compare_and_report_take_the_money_at_stake(ws, tiny_data, tiny_model, hosted,  # noqa: F811
-                                                    prompts, tmp_path, capsys):
+                                                    prompts, tmp_path, capsys):  # noqa: F811
     code, out, err = run(capsys, "compare", "--data", tiny_data, "--models", "tiny,big",
                          "--prompts", prompts, "--value-correct", "0.2", "--cost-error", "1",
                          "--json")
