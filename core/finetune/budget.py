@@ -190,14 +190,21 @@ def measure_steps(model, batches: list[dict], step) -> float:
     return sum(times) / len(times) if times else 0.0
 
 
-def step_times(model, batches: list[dict], step) -> list[float]:
-    """Seconds of forward+backward on each batch after the first (the warm-up), weights kept."""
+def step_times(model, batches: list[dict], step, passes: int = 1) -> list[float]:
+    """Seconds of forward+backward on each batch after the first (the warm-up), weights kept.
+
+    With `passes=2` the batches run twice and the second pass is timed: each new input shape
+    costs extra the first time it is seen (kernel selection, allocations), which a training
+    run pays once but a plan timed on first sightings counts on every step.
+    """
     times = []
-    for i, batch in enumerate(batches):
-        t0 = time.perf_counter()
-        step(model, batch).backward()
-        if i:
-            times.append(time.perf_counter() - t0)
+    for p in range(passes):
+        times = []
+        for i, batch in enumerate(batches):
+            t0 = time.perf_counter()
+            step(model, batch).backward()
+            if i or p:
+                times.append(time.perf_counter() - t0)
     model.zero_grad(set_to_none=True)
     return times
 

@@ -146,11 +146,12 @@ def _plan(ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test):
     picks = [rng.choice(train_b) for _ in range(7)]
     model.train()
     times = bud.step_times(model, [collator(b) for b in picks], lambda m, b: m(
-        **{k: v.to(device) for k, v in b.items()}).loss)
+        **{k: v.to(device) for k, v in b.items()}).loss, passes=2)
     # per padded token, times the mean batch: batches differ by 3x and more (many short rows
-    # or a few long ones), and the mean of a few random ones planned a third of the steps
+    # or a few long ones), and the mean of a few random ones planned a third of the steps;
+    # timed on the second sighting of each shape (the first planned 0.92 s for 0.6-s steps)
     padded = lambda b: len(b) * max(len(r["input_ids"]) for r in b)  # noqa: E731
-    per_token = sum(times) / max(1, sum(padded(b) for b in picks[1:]))
+    per_token = sum(times) / max(1, sum(padded(b) for b in picks))
     step_s = per_token * sum(map(padded, train_b)) / len(train_b) * bud.STEP_OVERHEAD
     rows_per_step = sum(len(b) for b in train_b) / len(train_b)
     t0 = time.perf_counter()
