@@ -158,12 +158,14 @@ def _plan(ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test):
     accuracy(model, collator, picks[:2], device)  # forward passes only, as validation runs
     per_row = (time.perf_counter() - t0) / max(1, sum(len(b) for b in picks[:2]))
     eval_each = per_row * (sum(map(len, eval_b)) + sum(map(len, score_b)))
+    if cfg.before_after and not cfg.test_rows:  # a sample that fits its share of the budget
+        n_test = bud.test_rows_for(cfg.time_budget_min * 60, per_row * 3, n_test)
     before_after = 2 * n_test * per_row * 3 if cfg.before_after else 0.0  # batch-1 rows
     spent = time.time() - ctx.started
     cap = bud.epoch_steps(len(train_b), cfg.epochs, cfg.grad_accum)
     steps = bud.budget_steps(cfg.time_budget_min * 60, spent, step_s, before_after, eval_each,
                              cfg.evaluations, cap)
-    return max(steps, cfg.evaluations), step_s, eval_each, before_after, rows_per_step
+    return max(steps, cfg.evaluations), step_s, eval_each, before_after, rows_per_step, n_test
 
 
 def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
@@ -199,8 +201,13 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
         ctx.status(phase="measuring speed")
         t_measure = time.time()
         n_test = min(cfg.test_rows or len(data.test), len(data.test))
-        steps, step_s, eval_each, ba_s, per_step = _plan(
+        available = n_test
+        steps, step_s, eval_each, ba_s, per_step, n_test = _plan(
             ctx, cfg, model, collator, train_b, eval_b, score_b, device, n_test)
+        if n_test < available:  # before/after reads the run's config after training
+            ctx.update_config(test_rows=n_test)
+            ctx.log(f"before/after scores a seeded sample of {n_test:,} of the {available:,} "
+                    "test rows, to fit its share of the budget (set test_rows to choose)")
         steps, every = bud.eval_schedule(steps, cfg.evaluations, fit=True)
         timing["measure_s"] = round(time.time() - t_measure, 1)
         deadline = time.time() + 1.05 * (steps * step_s + cfg.evaluations * eval_each)
