@@ -24,7 +24,8 @@ show_flash("models")
 specs = ws.registry.list()
 st.dataframe(models_frame(specs, ws.settings.model_cache), hide_index=True, width="stretch")
 
-tab_test, tab_add, tab_edit = st.tabs(["Send a test prompt", "Add a model", "Edit or delete"])
+tab_test, tab_add, tab_edit, tab_export = st.tabs(
+    ["Send a test prompt", "Add a model", "Edit or delete", "Export (GGUF)"])
 
 with tab_test:
     ids = [s.id for s in specs]
@@ -132,3 +133,44 @@ with tab_edit:
                 flash("models", f"Deleted '{edit_id}'.")
             except LadderError as e:
                 st.error(str(e))
+
+with tab_export:
+    st.caption("One GGUF file for llama.cpp (`llama-server -m FILE`) or Ollama (`ollama create "
+               "NAME -f Modelfile`), written here in pure Python; an adapter is merged into its "
+               "base first. Text models built on the packaged SmolLM2 or Gemma 3 export.")
+    generators = [s.id for s in specs if s.kind not in ("classifier", "encoder", "head")
+                  and ((k := kinds.find(s.kind)) is None or not k.hosted)]
+    c1, c2 = st.columns([3, 1])
+    exp_id = c1.selectbox("Model", generators, key="export_model")
+    quant = c2.selectbox("Quantization", ["q8_0", "f16", "q4_0"], key="export_quant",
+                         help="q8_0: about half of f16's size, nearly the same answers; q4_0: "
+                              "smaller again, and a 135M model loses a good deal at 4 bits")
+    if st.button("Export", key="export_go", disabled=not exp_id):
+        from pathlib import Path
+
+        from core.models.export import export_gguf
+
+        out = ws.settings.root / "exports" / exp_id.replace("+", "-")
+        with st.status(f"Exporting {exp_id}…", expanded=True) as status:
+            try:
+                done = export_gguf(ws, exp_id, out, quant, progress=status.write)
+                status.update(label=f"Wrote {done.path.name} ({done.size_bytes / 1e6:,.1f} MB)",
+                              state="complete")
+                st.session_state["export_done"] = done.record()
+            except LadderError as e:
+                status.update(label="Not exported", state="error")
+                st.error(str(e))
+    rec = st.session_state.get("export_done")
+    if rec:
+        from pathlib import Path
+
+        gguf_path, modelfile = Path(rec["path"]), Path(rec["modelfile"])
+        if gguf_path.exists():
+            c1, c2 = st.columns(2)
+            c1.download_button(f"Download {gguf_path.name}", gguf_path.read_bytes(),
+                               file_name=gguf_path.name, key="export_dl_gguf")
+            c2.download_button("Download the Modelfile", modelfile.read_bytes(),
+                               file_name="Modelfile", key="export_dl_modelfile")
+            st.code(f"llama-server -m {gguf_path}\n"
+                    f"cd {gguf_path.parent} && ollama create {gguf_path.stem.split('.')[0]} "
+                    "-f Modelfile", language="bash")

@@ -42,6 +42,15 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_test)
 
+    p = msub.add_parser("export", help="write a model as one GGUF file for llama.cpp/Ollama, "
+                                       "with an Ollama Modelfile (adapters are merged first)")
+    p.add_argument("id")
+    p.add_argument("--format", default="gguf", help="gguf (the only format)")
+    p.add_argument("--quant", default="q8_0", help="f16, q8_0 (default) or q4_0")
+    p.add_argument("--out", required=True, metavar="DIR", help="folder to write into")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_export)
+
     g = sub.add_parser("generate", help="send one prompt to a registered model")
     g.add_argument("prompt", help="the prompt text")
     g.add_argument("--model", required=True, help="registered model id (see `ladder models list`)")
@@ -197,6 +206,28 @@ def cmd_remove(args) -> int:
     ws = _ws()
     ws.registry.delete(args.id)
     print(f"Deleted '{args.id}'.")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from core.models.export import ExportError, check_exportable, export_gguf
+
+    ws = _ws()
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CliError(f"--out {out} is a file; give a folder to write the GGUF into")
+    try:
+        check_exportable(ws, args.id, args.format.lower(), args.quant.lower())
+        done = export_gguf(ws, args.id, out, args.quant.lower(), _progress)
+    except ExportError as e:
+        raise CliError(str(e)) from None
+    rec = done.record()
+    emit(rec, args.json, f"Wrote {rec['path']} ({rec['size_bytes'] / 1e6:,.1f} MB, "
+                         f"{rec['quant']}, {rec['seconds']:.0f} s) and {rec['modelfile']}.\n"
+                         f"Serve it: llama-server -m {rec['path']}   or   "
+                         f"cd {out} && ollama create {args.id.replace('+', '-')} -f Modelfile")
     return 0
 
 
