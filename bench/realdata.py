@@ -32,7 +32,8 @@ by `ladder data split`.
 
     python bench/realdata.py prepare --raw RAW_DIR --out DATA_DIR [--only finsent,news20]
     flock /tmp/ladder-heavy.lock python bench/realdata.py run --data DATA_DIR [--only trec,sms]
-        [--skip-balanced] [--prompt-rows 300]
+        [--presets quick,balanced] [--approaches encoder,head,generate] [--prompt-rows 300]
+        [--no-baselines] [--title "a bench/RESULTS.md section"]
 """
 
 from __future__ import annotations
@@ -162,7 +163,19 @@ def finetune(ws, name: str, preset: str, approach: str = "generate") -> dict:
             "seconds": wall, "examples": res.get("examples_seen"),
             "epochs": res.get("epochs_seen"), "estimate_s": est.seconds,
             "share": res.get("validate_score_share"), "status": rec["status"],
-            "before": (rec.get("before") or {}).get("score")}
+            "before": (rec.get("before") or {}).get("score"),
+            "vs_before": _vs_before(rec)}
+
+
+def _vs_before(rec: dict) -> str | None:
+    """The paired test against what `before` scored (the embedding classifier for a label
+    predictor, the base model for a generative LoRA), on the run's test rows."""
+    c, before = rec.get("comparison") or {}, rec.get("before") or {}
+    if c.get("p_value") is None:
+        return None
+    who = "classifier" if before.get("model_id", "").endswith("-classifier") else "base"
+    return (f"{100 * c['diff']:+.1f} pts vs {who} {100 * before['score']:.1f}% "
+            f"(p = {c['p_value']:.2g}{', significant' if c.get('significant') else ''})")
 
 
 def fmt(x, pct=True) -> str:
@@ -173,8 +186,8 @@ def table(name: str, rows: list[dict]) -> list[str]:
     d = DATASETS[name]
     lines = [f"**{name}** ({d.task})", "",
              "| method | test accuracy | 95% CI | rows | time | estimate | examples seen | "
-             "validation + scoring |",
-             "|---|---|---|---|---|---|---|---|"]
+             "validation + scoring | paired test on the same rows |",
+             "|---|---|---|---|---|---|---|---|---|"]
 
     def minutes(t):
         return "-" if t is None else (f"{t:.0f} s" if t < 90 else f"{t / 60:.1f} min")
@@ -185,15 +198,16 @@ def table(name: str, rows: list[dict]) -> list[str]:
         share = "-" if r.get("share") is None else f"{100 * r['share']:.0f}%"
         lines.append(f"| {r['what']} | {fmt(r['score'])} | {fmt(lo)}-{fmt(hi)} | "
                      f"{r.get('n') or '-'} | {minutes(r.get('seconds'))} | "
-                     f"{minutes(r.get('estimate_s'))} | {seen} | {share} |")
+                     f"{minutes(r.get('estimate_s'))} | {seen} | {share} | "
+                     f"{r.get('vs_before') or '-'} |")
     for p in d.published:
-        lines.append(f"| published: {p.what} | {100 * p.accuracy:.1f}% | | | | | | |")
+        lines.append(f"| published: {p.what} | {100 * p.accuracy:.1f}% | | | | | | | |")
     lines += ["", f"Published accuracies: on {d.published_on}. Sources: "
               + "; ".join(dict.fromkeys(p.source for p in d.published)) + "."]
     return lines
 
 
-def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None,
+def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: int | None,
         baselines: bool = True, approaches: tuple[str, ...] = ("generate",),
         title: str = "Real-data accuracy (issue 12)") -> int:
     from core.workspace import open_workspace
@@ -207,7 +221,7 @@ def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None
         if baselines:
             rows += prompted(ws, name, prompt_rows)
             rows.append(classic(ws, name))
-        for preset in ("quick", "balanced") if balanced else ("quick",):
+        for preset in presets:
             for approach in approaches:
                 rows.append(finetune(ws, name, preset, approach))
                 print(json.dumps(rows[-1], default=str), flush=True)
@@ -215,7 +229,8 @@ def run(data_dir: Path, only: list[str], balanced: bool, prompt_rows: int | None
         body += table(name, rows) + [""]
     body.append(f"Commands: `python bench/realdata.py prepare --raw RAW --out DATA`, then "
                 f"`python bench/realdata.py run --data DATA --only {','.join(only)}`"
-                + ("" if balanced else " --skip-balanced") + ". Prompted variants on "
+                + f" --presets {','.join(presets)} --approaches {','.join(approaches)}"
+                + (" --no-baselines" if not baselines else "") + ". Prompted variants on "
                 + (f"a seeded sample of {prompt_rows} test rows" if prompt_rows else
                    "every test row") + f"; 1-minute load average at the end "
                 f"{os.getloadavg()[0]:.2f} (2 cores).")
@@ -238,7 +253,9 @@ def main(argv: list[str] | None = None) -> int:
     pr = sub.add_parser("run")
     pr.add_argument("--data", type=Path, required=True)
     pr.add_argument("--only", default="trec,sms")
-    pr.add_argument("--skip-balanced", action="store_true")
+    pr.add_argument("--skip-balanced", action="store_true", help="the same as --presets quick")
+    pr.add_argument("--presets", default="quick,balanced",
+                    help="comma-separated presets to fine-tune with (default quick,balanced)")
     pr.add_argument("--prompt-rows", type=int, default=None)
     pr.add_argument("--no-baselines", action="store_true",
                     help="only the majority class and the fine-tunes (the prompted variants and "
@@ -251,7 +268,10 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "prepare":
         prepare(a.raw, a.out, [x for x in a.only.split(",") if x] if a.only else None)
         return 0
-    return run(a.data, [x for x in a.only.split(",") if x], not a.skip_balanced, a.prompt_rows,
+    presets = tuple(x for x in a.presets.split(",") if x)
+    if a.skip_balanced:
+        presets = tuple(x for x in presets if x != "balanced")
+    return run(a.data, [x for x in a.only.split(",") if x], presets, a.prompt_rows,
                not a.no_baselines, tuple(x for x in a.approaches.split(",") if x), a.title)
 
 

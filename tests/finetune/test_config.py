@@ -98,3 +98,19 @@ def test_plan_fills_version_and_estimates(tiny_ws):
     assert est.steps == 12 and 0 < est.trainable < est.params and est.seconds > 0
     assert est.memory_gb > 0 and "Estimate (" in est.text() and "examples" in est.text()
     assert len(plan.data.train) == 36 and plan.data.labels == ["no", "yes"]
+
+
+def test_quick_and_balanced_train_the_encoder_on_classification_by_evidence():
+    from core.finetune.approach import EVIDENCE, explain
+
+    for preset in ("quick", "balanced"):
+        cfg = build_config("m", "d", preset)
+        assert cfg.approach_for("classification") == "encoder"
+        assert cfg.approach_for("free_text") == "generate"
+        tuned = cfg.for_task("classification")
+        assert tuned.approach == "encoder" and tuned.lr == 1e-4 and tuned.eval_rows == 2000
+        said = explain("auto", preset, "classification")
+        assert "MiniLM" in said and EVIDENCE[(preset, "encoder")] in said
+    assert build_config("m", "d", "thorough").approach_for("classification") == "generate"
+    assert build_config("m", "d", "quick", {"approach": "generate"}).approach_for(
+        "classification") == "generate"

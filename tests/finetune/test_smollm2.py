@@ -14,7 +14,8 @@ pytestmark = pytest.mark.slow
 def test_smollm2_quick_lora_few_steps(ws):
     load_sample(ws)
     cfg = build_config("smollm2-135m-instruct", "support-tickets", "quick",
-                       {"max_steps": 4, "eval_every": 2, "eval_rows": 4, "test_rows": 8})
+                       {"max_steps": 4, "eval_every": 2, "eval_rows": 4, "test_rows": 8,
+                        "approach": "generate"})  # the LoRA, not the preset's encoder
     started = service.start(ws, cfg)
     assert started.plan.estimate.params > 100_000_000
     assert started.plan.estimate.steps == 4
