@@ -105,12 +105,13 @@ def majority(ws, name: str) -> dict:
     return {"what": f"majority class ('{top}')", "score": s, "ci": (lo, hi), "n": len(data.rows)}
 
 
-def prompted(ws, name: str, rows: int | None) -> list[dict]:
+def prompted(ws, name: str, rows: int | None, only: tuple[str, ...] = ()) -> list[dict]:
     from core.evals.config import EvalConfig
     from core.evals.engine import run_eval
     from core.evals.summary import leaderboard
 
-    cfg = EvalConfig(dataset=name, split="test", models=[MODEL], variants=variants(name),
+    chosen = [v for v in variants(name) if not only or v.name in only]
+    cfg = EvalConfig(dataset=name, split="test", models=[MODEL], variants=chosen,
                      limit=rows, seed=0)
     t0 = time.time()
     run_id = run_eval(ws, cfg)
@@ -209,7 +210,8 @@ def table(name: str, rows: list[dict]) -> list[str]:
 
 def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: int | None,
         baselines: bool = True, approaches: tuple[str, ...] = ("generate",),
-        title: str = "Real-data accuracy (issue 12)") -> int:
+        title: str = "Real-data accuracy (issue 12)", prompt_variants: tuple[str, ...] = ()
+        ) -> int:
     from core.workspace import open_workspace
 
     body = []
@@ -219,7 +221,7 @@ def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: 
         import_dataset(ws, name, data_dir)
         rows = [majority(ws, name)]
         if baselines:
-            rows += prompted(ws, name, prompt_rows)
+            rows += prompted(ws, name, prompt_rows, prompt_variants)
             rows.append(classic(ws, name))
         for preset in presets:
             for approach in approaches:
@@ -230,7 +232,9 @@ def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: 
     body.append(f"Commands: `python bench/realdata.py prepare --raw RAW --out DATA`, then "
                 f"`python bench/realdata.py run --data DATA --only {','.join(only)}`"
                 + f" --presets {','.join(presets)} --approaches {','.join(approaches)}"
-                + (" --no-baselines" if not baselines else "") + ". Prompted variants on "
+                + (" --no-baselines" if not baselines else "")
+                + (f" --prompt-variants '{','.join(prompt_variants)}'" if prompt_variants else "")
+                + ". Prompted variants on "
                 + (f"a seeded sample of {prompt_rows} test rows" if prompt_rows else
                    "every test row") + f"; 1-minute load average at the end "
                 f"{os.getloadavg()[0]:.2f} (2 cores).")
@@ -254,6 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--data", type=Path, required=True)
     pr.add_argument("--only", default="trec,sms")
     pr.add_argument("--skip-balanced", action="store_true", help="the same as --presets quick")
+    pr.add_argument("--prompt-variants", default="",
+                    help="comma-separated prompted variants to run (default all three: "
+                         "zero-shot, fixed 6-shot, similar 6-shot; six long posts make a prompt "
+                         "of thousands of tokens)")
     pr.add_argument("--presets", default="quick,balanced",
                     help="comma-separated presets to fine-tune with (default quick,balanced)")
     pr.add_argument("--prompt-rows", type=int, default=None)
@@ -272,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
     if a.skip_balanced:
         presets = tuple(x for x in presets if x != "balanced")
     return run(a.data, [x for x in a.only.split(",") if x], presets, a.prompt_rows,
-               not a.no_baselines, tuple(x for x in a.approaches.split(",") if x), a.title)
+               not a.no_baselines, tuple(x for x in a.approaches.split(",") if x), a.title,
+               tuple(x.strip() for x in a.prompt_variants.split(",") if x.strip()))
 
 
 if __name__ == "__main__":
