@@ -79,6 +79,15 @@ def new_run_tab():
         template = st.text_area("User message", dv.template, key=f"ft_tpl_{task}")
     values = {}
     with st.expander("Advanced: every setting"):
+        from core.finetune.config import APPROACH_SETTINGS, CLASSIFICATION_APPROACH
+
+        chosen = CLASSIFICATION_APPROACH.get(preset)
+        if task == "classification" and chosen and APPROACH_SETTINGS.get((preset, chosen)):
+            own = APPROACH_SETTINGS[(preset, chosen)]
+            st.caption(f"approach `auto` trains `{chosen}` here; the settings you leave at the "
+                       "preset's value take its own: " + ", ".join(
+                           f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                           for k, v in own.items()) + ".")
         cols = st.columns(3)
         shown = [n for n in FIELDS if n not in FIXED]
         for i, name in enumerate(shown):

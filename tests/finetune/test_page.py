@@ -30,6 +30,7 @@ def test_page_validates_then_starts_and_shows_the_run(tiny_ws):
                         ("eval_rows", 4), ("max_seq_len", 64)):
         at.number_input(key=f"ft_quick_{name}").set_value(value)
     at.selectbox(key="ft_quick_precision").set_value("fp32")
+    at.selectbox(key="ft_quick_approach").set_value("generate")  # the tiny model's LoRA
     at.button(key="ft_check").click()
     at.run()
     assert not at.exception, at.exception
