@@ -15,9 +15,10 @@ from views.common import flash, show_flash, workspace
 
 ws = workspace()
 st.title("Fine-tuning")
-st.caption("One click queues a LoRA run in the background: it keeps going if you close the tab "
-           "or restart the server. Watch the curves live, stop it, resume it, and compare the "
-           "fine-tuned model with its base on the test split using the same prompt.")
+st.caption("One click queues a fine-tune in the background: it keeps going if you close the tab "
+           "or restart the server. Watch the curves live, stop it, resume it, and see the "
+           "fine-tuned model beside its base (for a classifier: the embedding classifier) and "
+           "the best prompt on the same test rows.")
 show_flash("ft")
 
 FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version", "preset"}
@@ -191,10 +192,12 @@ def run_panel(run_id: str, live: bool = False):
         from core.finetune.artifacts import adapter_zip
 
         z = adapter_zip(job.run_dir)
-        b3.download_button("Download adapter (.zip)", z.read_bytes(), file_name=f"{run_id}.zip",
-                           key=f"ft_zip_{run_id}")
-        if b2.button("Export merged model", key=f"ft_merge_{run_id}",
-                     help="Base + adapter in one ordinary model folder (RUN_DIR/merged)."):
+        lora = z.name == "adapter.zip"  # else an encoder's or a head's model folder
+        b3.download_button("Download adapter (.zip)" if lora else "Download model (.zip)",
+                           z.read_bytes(), file_name=f"{run_id}.zip", key=f"ft_zip_{run_id}")
+        if lora and b2.button("Export merged model", key=f"ft_merge_{run_id}",
+                              help="Base + adapter in one ordinary model folder "
+                                   "(RUN_DIR/merged)."):
             with st.spinner("Merging…"):
                 st.success(f"Saved to {service.export_merged(ws, run_id)}")
     if rec.get("before") or rec.get("after"):

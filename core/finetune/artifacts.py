@@ -30,12 +30,18 @@ def export_merged(ws, run_dir: Path, base_path: str, out: Path | None = None) ->
 
 
 def adapter_zip(run_dir: Path) -> Path:
-    """RUN_DIR/adapter.zip: the PEFT adapter folder, for download."""
-    adapter = Path(run_dir) / "adapter"
-    if not (adapter / "adapter_config.json").exists():
-        raise ValueError(f"{adapter} holds no finished adapter; wait for the run to succeed.")
-    out = Path(run_dir) / "adapter.zip"
-    newest = max(p.stat().st_mtime for p in adapter.iterdir())
+    """RUN_DIR/adapter.zip: the PEFT adapter folder, for download; for a run that trained a
+    label predictor (an encoder or a classification head), RUN_DIR/model.zip: its model
+    folder."""
+    run_dir = Path(run_dir)
+    folder = run_dir / "adapter"
+    if not (folder / "adapter_config.json").exists():
+        if (run_dir / "model" / "seqcls.json").exists():
+            folder = run_dir / "model"
+        else:
+            raise ValueError(f"{folder} holds no finished adapter; wait for the run to succeed.")
+    out = run_dir / f"{folder.name}.zip"
+    newest = max(p.stat().st_mtime for p in folder.rglob("*"))
     if out.exists() and out.stat().st_mtime >= newest:
         return out
-    return Path(shutil.make_archive(str(adapter), "zip", root_dir=adapter))
+    return Path(shutil.make_archive(str(folder), "zip", root_dir=folder))

@@ -65,6 +65,14 @@ def test_head_trains_predicts_registers_and_is_compared_with_the_classifier(tiny
     assert prompted["ci_low"] <= prompted["score"] <= prompted["ci_high"]
     shown = ladder("finetune", "status", out["run_id"])
     assert "vs best prompted variant (tiny)" in shown.stdout, shown.stdout
+    # the run's page: results, the head-to-head, and the model folder (not an adapter) to take
+    from tests.conftest import open_app
+
+    at = open_app("views/finetune.py", timeout=60)
+    assert not at.exception, at.exception
+    assert any("Before / after on the test split" in m.value for m in at.markdown)
+    assert at.download_button(key=f"ft_zip_{out['run_id']}").label == "Download model (.zip)"
+    assert not any(b.label == "Export merged model" for b in at.button)
     run_dir = jobs.get(tiny_ws, out["run_id"]).run_dir
     meta = json.loads((run_dir / "model" / "seqcls.json").read_text())
     assert meta["approach"] == "head" and meta["labels"] == ["no", "yes"]

@@ -11,7 +11,10 @@ import torch
 from core.cli import main
 from core.models.export import write_gguf
 from core.models.packaged import locate_gguf
+from tests.conftest import MODEL_CACHE
 from tests.evals.conftest import tiny_model  # noqa: F401  (fixture)
+
+SCRATCH = MODEL_CACHE / "_gguf"  # an assembled Gemma file is shared with the other tests
 
 SMOLLM2_VOCAB = 49152
 
@@ -40,7 +43,7 @@ def _tiny_llama_on_smollm2_vocab(seed=0):
 
 @pytest.mark.parametrize("quant,atol", [("f16", 2e-3), ("q8_0", 5e-2)])
 def test_a_llama_round_trips_through_gguf(tmp_path, quant, atol):
-    src = locate_gguf("smollm2-135m-instruct", tmp_path / "_gguf")
+    src = locate_gguf("smollm2-135m-instruct", SCRATCH)
     model = _tiny_llama_on_smollm2_vocab()
     out = write_gguf(model, src, tmp_path / "out", quant, "tiny+run")
     assert out.path.name == f"tiny-run.{quant}.gguf" and out.size_bytes > 0
@@ -66,7 +69,7 @@ def test_q4_0_is_smaller_and_keeps_embeddings_at_8_bits(tmp_path):
     from gguf import GGMLQuantizationType as T
     from gguf import GGUFReader
 
-    src = locate_gguf("smollm2-135m-instruct", tmp_path / "_gguf")
+    src = locate_gguf("smollm2-135m-instruct", SCRATCH)
     model = _tiny_llama_on_smollm2_vocab()
     q8 = write_gguf(model, src, tmp_path / "a", "q8_0", "m")
     q4 = write_gguf(model, src, tmp_path / "b", "q4_0", "m")
@@ -80,7 +83,7 @@ def test_q4_0_is_smaller_and_keeps_embeddings_at_8_bits(tmp_path):
 def test_a_gemma3_round_trips_through_gguf(tmp_path):
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
-    src = locate_gguf("gemma3-270m", tmp_path / "_gguf")
+    src = locate_gguf("gemma3-270m", SCRATCH)
     torch.manual_seed(0)
     model = Gemma3ForCausalLM(Gemma3TextConfig(
         vocab_size=262144, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
