@@ -242,7 +242,9 @@ def results(rec):
     c = st.columns(3)
     b, a = rec.get("before") or {}, rec.get("after") or {}
     delta = (a.get("score") or 0) - (b.get("score") or 0) if a.get("score") is not None else None
-    for col, label, res, d in ((c[0], "Before (base)", b, None), (c[1], "After (fine-tuned)", a, delta)):
+    first = ("Before (embedding classifier)" if str(b.get("model_id", "")).endswith("-classifier")
+             else "Before (base)")  # a label predictor is measured against the classifier
+    for col, label, res, d in ((c[0], first, b, None), (c[1], "After (fine-tuned)", a, delta)):
         col.metric(label, _fmt(res.get("score"), graded),
                    delta=None if d is None else (f"{d:+.3f}" if graded else f"{d:+.1%}"))
         if res.get("score") is not None:
@@ -283,7 +285,7 @@ def head_to_head(h2h: dict | None, graded: bool):
               "95% interval": f"{_fmt(run['ci_low'], graded)} – {_fmt(run['ci_high'], graded)}",
               "this run minus it": "", "paired test": ""}]
     for o in others:
-        name = o["what"] + (f" `{o['variant']}` (eval #{o['eval_run']})" if o.get("variant")
+        name = o["what"] + (f" '{o['variant']}' (eval #{o['eval_run']})" if o.get("variant")
                             else "")
         diff = (f"{o['diff'] * 100:+.1f} pts [{o['diff_ci_low'] * 100:+.1f}, "
                 f"{o['diff_ci_high'] * 100:+.1f}]" if o.get("diff") is not None else "—")
