@@ -138,8 +138,8 @@ with tab_export:
     st.caption("One GGUF file for llama.cpp (`llama-server -m FILE`) or Ollama (`ollama create "
                "NAME -f Modelfile`), written here in pure Python; an adapter is merged into its "
                "base first. Text models built on the packaged SmolLM2 or Gemma 3 export.")
-    generators = [s.id for s in specs if s.kind not in ("classifier", "encoder", "head")
-                  and ((k := kinds.find(s.kind)) is None or not k.hosted)]
+    generators = [s.id for s in specs  # local models that write text (no label predictors)
+                  if (k := kinds.find(s.kind)) is None or (k.prompted and not k.hosted)]
     c1, c2 = st.columns([3, 1])
     exp_id = c1.selectbox("Model", generators, key="export_model")
     quant = c2.selectbox("Quantization", ["q8_0", "f16", "q4_0"], key="export_quant",
