@@ -102,13 +102,14 @@ def check_exportable(ws, model_id: str, fmt: str, quant: str) -> None:
         raise ExportError(f"unknown quantization '{quant}'; use one of {', '.join(QUANTS)}")
     if not ws.registry.exists(model_id):
         raise ExportError(f"Unknown model '{model_id}'; `ladder models list` shows the ids")
+    from core.models import kinds
+
     spec = ws.registry.get(model_id)
-    if spec.kind in ("classifier", "encoder", "head"):
+    kind = kinds.find(spec.kind)
+    if kind is not None and not kind.prompted:  # reads an input, answers a label
         raise ExportError(
             f"'{model_id}' is a label predictor ({spec.kind}), not a text generator; GGUF is for "
             f"models llama.cpp runs. Its format is a model folder: {spec.source}")
-    from core.models import kinds
-
     if kinds.of(spec).weights is None and not spec.base_model:
         raise ExportError(f"'{model_id}' is a {spec.kind} model whose weights are not on this "
                           "machine; only local models export")
