@@ -8,6 +8,7 @@
 
 Without queued responses, `POST /v1/chat/completions` answers "echo: <last user message>"
 with word-count usage (cut to `max_tokens` words, then finish_reason "length").
+`answer=fn` replies `fn(body)` instead of the echo.
 `GET /v1/models` lists `models`. The server records every request and the highest
 number of requests it was serving at the same time (`max_in_flight`); `delay_s` makes
 each answer slow so that overlap is observable.
@@ -75,6 +76,17 @@ def echo_completion(body: dict, model: str = "fake-model") -> dict:
     }
 
 
+def text_completion(body: dict, text: str) -> dict:
+    """A completion whose message is `text`, usage counted in words like `echo_completion`."""
+    reply = echo_completion(body)
+    prompt = reply["usage"]["prompt_tokens"]
+    reply["choices"][0]["message"]["content"] = text
+    reply["choices"][0]["finish_reason"] = "stop"
+    reply["usage"].update(completion_tokens=len(text.split()),
+                          total_tokens=prompt + len(text.split()))
+    return reply
+
+
 def error_body(message: str, code: str = "error") -> dict:
     return {"error": {"message": message, "type": "invalid_request_error", "code": code}}
 
@@ -88,8 +100,10 @@ class FakeOpenAIServer:
         require_key: str | None = None,
         models: tuple[str, ...] = ("fake-model",),
         delay_s: float = 0.0,
+        answer: Any = None,
     ) -> None:
         self.require_key = require_key
+        self.answer = answer  # body -> the reply's text (usage counted in words), or None
         self.models = models
         self.delay_s = delay_s
         self.requests: list[RecordedRequest] = []
@@ -188,6 +202,8 @@ class FakeOpenAIServer:
         if req.body.get("model") not in self.models:
             msg = f"The model '{req.body.get('model')}' does not exist"
             return FakeResponse(404, error_body(msg, "model_not_found"))
+        if self.answer is not None:
+            return FakeResponse(200, text_completion(req.body, str(self.answer(req.body))))
         return FakeResponse(200, echo_completion(req.body))
 
 

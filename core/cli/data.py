@@ -30,8 +30,32 @@ def register(sub) -> None:
     p.add_argument("--split-col", metavar="COL",
                    help="column naming each row's split: train, validation (dev, val, valid) "
                         "or test")
+    p.add_argument("--unlabelled", action="store_true",
+                   help="the rows have no labels yet (the target column may be missing: it is "
+                        "created empty, or partly empty); label them with `ladder data label`")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_import)
+
+    p = dsub.add_parser(
+        "label", help="let a registered model (the teacher) label the unlabelled rows; "
+                      "writes a new version",
+        description="The teacher answers each row without a target through the evaluation "
+                    "engine; its parsed answer becomes the target and the column label_source "
+                    "says teacher:MODEL (hand labels are kept, marked human). Answers are stored "
+                    "as they arrive: run the same command again after a crash to resume.")
+    p.add_argument("name")
+    p.add_argument("--model", required=True, metavar="TEACHER", help="a registered model id")
+    p.add_argument("--prompts", required=True, metavar="FILE", help="a YAML prompts file")
+    p.add_argument("--variant", required=True, metavar="V", help="the variant of FILE to use")
+    p.add_argument("--limit", type=_positive_int, metavar="N",
+                   help="label at most N unlabelled rows (in file order)")
+    p.add_argument("--gold", type=_positive_int, metavar="N",
+                   help="keep N hand-labelled rows as the test split (measured against people)")
+    p.add_argument("--labels", metavar="A,B,...",
+                   help="the label set, when no row is labelled by hand yet (classification)")
+    _version_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_label)
 
     p = dsub.add_parser("list", help="list datasets with their latest version")
     p.add_argument("--json", action="store_true")
@@ -118,7 +142,8 @@ def cmd_import(args) -> int:
     res = datasets.import_file(ws, args.path, name=args.name, input_col=args.input_col,
                                target_col=args.target_col, context_col=args.context_col,
                                task=args.task, test_file=args.test_file,
-                               validation_file=args.validation_file, split_col=args.split_col)
+                               validation_file=args.validation_file, split_col=args.split_col,
+                               unlabelled=args.unlabelled)
     v, t = res.version, res.table
     if res.created:
         text = (f"Imported '{v.dataset}' version {v.number} ({v.short}): {v.rows} rows, "
@@ -127,7 +152,12 @@ def cmd_import(args) -> int:
         text = (f"No change: '{v.dataset}' already holds this content as version {v.number} "
                 f"({v.short}).")
     rec = {**_vrec(v), "created": res.created, "format": t.fmt, "encoding": t.encoding,
-           "delimiter": t.delimiter, "split": None}
+           "delimiter": t.delimiter, "split": None,
+           "unlabelled": len(datasets.unlabelled_rows(ws, v))}
+    if rec["unlabelled"]:
+        text += (f"\n{rec['unlabelled']} rows have no label yet: label them with `ladder data "
+                 f"label {v.dataset} --model M --prompts FILE --variant V`; fine-tuning waits "
+                 "until they are labelled (or dropped).")
     sp = datasets.get_split(ws, v)
     if v.given and sp is not None:
         rec["split"] = _split_rec(sp)
@@ -178,12 +208,13 @@ def cmd_show(args) -> int:
     lines = [f"Dataset '{args.name}':"]
     for v in vs:
         sp = datasets.get_split(ws, v)
-        rec = {**_vrec(v), "split": None}
+        rec = {**_vrec(v), "split": None, "unlabelled": len(datasets.unlabelled_rows(ws, v))}
         if sp is not None:
             rec["split"] = _split_rec(sp)
         recs.append(rec)
         lines.append(f"  v{v.number} {v.short} {v.rows} rows  {v.source}"
-                     + (f"; {v.note}" if v.note else ""))
+                     + (f"; {v.note}" if v.note else "")
+                     + (f"; {rec['unlabelled']} unlabelled" if rec["unlabelled"] else ""))
         if sp is not None:
             lines += ["    " + line for line in _split_lines(sp)]
     emit({"name": args.name, "versions": recs}, args.json, "\n".join(lines))
@@ -299,4 +330,52 @@ def cmd_delete(args) -> int:
     gone = datasets.delete(_ws(), args.name, args.version)
     nums = ", ".join(str(v.number) for v in gone)
     print(f"Deleted '{args.name}' version{'s' if len(gone) > 1 else ''} {nums}.")
+    return 0
+
+
+def _label_progress(done: int, total: int, eta: float | None) -> None:
+    eta_s = f", ETA {eta:.0f}s" if eta is not None else ""
+    print(f"\r[ladder] labelled {done}/{total} rows{eta_s}   ", end="", file=sys.stderr,
+          flush=True)
+
+
+def cmd_label(args) -> int:
+    from core.labelling.teacher import PROVENANCE, label_dataset
+    from core.prompts.files import load_prompts
+
+    ws = _ws()
+    variants = load_prompts(args.prompts)
+    chosen = next((v for v in variants if v.name == args.variant), None)
+    if chosen is None:
+        from core.cli.output import CliError
+
+        raise CliError(f"{args.prompts} has no variant '{args.variant}'; its variants: "
+                       f"{', '.join(v.name for v in variants)}.")
+    labels = [x for x in (args.labels or "").split(",") if x.strip()] or None
+    res = label_dataset(ws, args.name, args.model, chosen, limit=args.limit, gold=args.gold,
+                        labels=labels, number=args.version,
+                        progress=None if args.json else _label_progress)
+    if not args.json:
+        print(file=sys.stderr)
+    v, run = res.version, res.run
+    text = (f"Saved '{v.dataset}' version {v.number} ({v.short}): {run.labelled} of {run.asked} "
+            f"rows labelled by {run.model_id} (variant {run.variant}) in {run.model_s:.1f} s of "
+            f"model time, cost ${run.cost_usd:.4f}"
+            + (f"; {run.resumed} answers read back from an interrupted labelling" if run.resumed
+               else "") + f". Column {PROVENANCE} says who labelled each row; version "
+            f"{res.parent.number} is unchanged."
+            if res.created else
+            f"No change: these labels are already version {v.number} ({v.short}).")
+    if run.gold:
+        text += f"\nGold test split: {run.gold} hand-labelled rows."
+    if run.unparsed:
+        text += (f"\n{len(run.unparsed)} answers named no label; those rows stay unlabelled: "
+                 + ", ".join(f"row {u['row_id']} ({u['output'][:40]!r})"
+                             for u in run.unparsed[:10])
+                 + (" ..." if len(run.unparsed) > 10 else ""))
+    if res.still_unlabelled:
+        text += f"\n{res.still_unlabelled} rows are still unlabelled."
+    emit({**_vrec(v), "created": res.created, "parent_version": res.parent.number,
+          "label_run": run.record(), "still_unlabelled": res.still_unlabelled,
+          "provenance_column": PROVENANCE}, args.json, text)
     return 0

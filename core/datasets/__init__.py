@@ -26,6 +26,7 @@ from core.datasets.service import (
     report,
     rows_for,
     split,
+    unlabelled_rows,
 )
 from core.datasets.splits import make_split
 from core.datasets.versions import (
@@ -49,6 +50,6 @@ __all__ = [
     "escape_cell", "export", "export_bytes", "fix", "get_given", "get_report", "get_split",
     "get_version", "import_file", "import_table", "infer_task", "list_datasets", "list_versions",
     "load_frame", "load_sample", "make_mapping", "make_split", "quality_report", "read",
-    "read_table", "report", "rows_for", "split", "unescape_cell",
+    "read_table", "report", "rows_for", "split", "unescape_cell", "unlabelled_rows",
     "validate_mapping",
 ]

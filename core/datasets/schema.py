@@ -65,15 +65,37 @@ def infer_task(values: pd.Series) -> str:
     return "free_text"
 
 
-def validate_mapping(frame: pd.DataFrame, mapping: Mapping, name: str = "the data") -> None:
-    """Raise `DatasetError` when the mapping cannot be used with this table."""
+def unlabelled(frame: pd.DataFrame, mapping: Mapping) -> list[int]:
+    """Indices of the rows that have an input but no target yet (a teacher can label them).
+
+    >>> unlabelled(pd.DataFrame({"t": ["a", "b", ""], "y": ["x", " ", ""]}),
+    ...            Mapping(input_col="t", target_col="y"))
+    [1]
+    """
+    if mapping.target_col not in frame.columns:
+        return []
+    ins = frame[mapping.input_col].astype(str).str.strip().ne("")
+    empty = frame[mapping.target_col].fillna("").astype(str).str.strip().eq("")
+    return [int(i) for i in frame.index[ins & empty]]
+
+
+def validate_mapping(frame: pd.DataFrame, mapping: Mapping, name: str = "the data", *,
+                     allow_unlabelled: bool = False) -> None:
+    """Raise `DatasetError` when the mapping cannot be used with this table.
+
+    Rows without a target are allowed (a teacher model can label them); a target column
+    empty in every row only with `allow_unlabelled` (an import of rows not labelled yet).
+    """
     cols = list(frame.columns)
     shown = ", ".join(f"'{c}'" for c in cols[:12]) + (" ..." if len(cols) > 12 else "")
     for role, col in (("input", mapping.input_col), ("target", mapping.target_col),
                       ("context", mapping.context_col)):
         if col is not None and col not in cols:
+            hint = (" (to import rows that have no labels yet, name the column to create "
+                    "and add --unlabelled, or choose 'no labels yet' on the Data page)"
+                    if role == "target" else "")
             raise DatasetError(f"the {role} column '{col}' does not exist in {name}; "
-                               f"choose one of: {shown}.")
+                               f"choose one of: {shown}{hint}.")
     if mapping.input_col == mapping.target_col:
         raise DatasetError(f"the input and target are both '{mapping.input_col}'; map the "
                            "target to the column that holds the expected answer.")
@@ -82,13 +104,14 @@ def validate_mapping(frame: pd.DataFrame, mapping: Mapping, name: str = "the dat
                            "or target; choose a different context column or none.")
     targets = frame[mapping.target_col].astype(str).str.strip()
     filled = targets[targets != ""]
-    if filled.empty:
+    if filled.empty and not allow_unlabelled:
         raise DatasetError(f"the target column '{mapping.target_col}' is empty in every row; "
-                           "map the column that holds the labels or answers.")
+                           "map the column that holds the labels or answers, or add --unlabelled "
+                           "('no labels yet' on the Data page) to label the rows with a model.")
     if not (frame[mapping.input_col].astype(str).str.strip() != "").any():
         raise DatasetError(f"the input column '{mapping.input_col}' is empty in every row; "
                            "map the column that holds the text to send to the model.")
-    if mapping.task == "classification":
+    if mapping.task == "classification" and len(filled) == len(targets):
         classes = filled.unique()
         if len(classes) < 2:
             raise DatasetError(

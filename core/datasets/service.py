@@ -32,7 +32,7 @@ from core.datasets.quality import (
     quality_report,
 )
 from core.datasets.readers import Table, read_table
-from core.datasets.schema import Mapping, infer_task, validate_mapping
+from core.datasets.schema import Mapping, infer_task, unlabelled, validate_mapping
 from core.datasets.splits import carry_split, make_split
 from core.datasets.text import normalise
 from core.datasets.versions import SPLITS, Version
@@ -65,18 +65,27 @@ def read(ws, source, filename: str | None = None) -> Table:
 
 def make_mapping(frame: pd.DataFrame, input_col: str, target_col: str,
                  context_col: str | None = None, task: str | None = None,
-                 name: str = "the file") -> Mapping:
-    """A validated mapping; the task is inferred from the target column when not given."""
+                 name: str = "the file", unlabelled: bool = False) -> Mapping:
+    """A validated mapping; the task is inferred from the target column when not given.
+
+    `unlabelled`: the rows need not have labels yet (a teacher model can label them); a
+    target column the file lacks is added to `frame`, empty.
+    """
+    if unlabelled and target_col not in frame.columns:
+        if not str(target_col).strip():
+            raise DatasetError("name the target column to create for the labels, e.g. label.")
+        frame[target_col] = ""
     if target_col in frame.columns and task is None:
         task = infer_task(frame[target_col])
     mapping = Mapping(input_col=input_col, target_col=target_col, context_col=context_col or None,
                       task=task or "classification")
-    validate_mapping(frame, mapping, name)
+    validate_mapping(frame, mapping, name, allow_unlabelled=unlabelled)
     return mapping
 
 
 def import_table(ws, table: Table, name: str, mapping: Mapping, *, test: Table | None = None,
-                 validation: Table | None = None, split_col: str | None = None) -> ImportResult:
+                 validation: Table | None = None, split_col: str | None = None,
+                 unlabelled: bool = False) -> ImportResult:
     """Store a parsed table as a version; with a test/validation table or a split column the
     version keeps those splits as given, and its split is saved at once (the missing
     validation or test part cut from the train rows: 10%, seed 0; re-cut with `split`)."""
@@ -94,7 +103,8 @@ def import_table(ws, table: Table, name: str, mapping: Mapping, *, test: Table |
     elif test is not None or validation is not None:
         table, given = combine(table, test, validation, ws.settings.max_rows)
     version, created = store.save_version(ws, name, table.frame, mapping,
-                                          source=f"import: {table.filename}", given=given)
+                                          source=f"import: {table.filename}", given=given,
+                                          allow_unlabelled=unlabelled)
     if given is not None and store.get_split(ws, version) is None:
         split(ws, name, 0.1, 0.1, 0, version.number)
     return ImportResult(version, created, table)
@@ -103,20 +113,26 @@ def import_table(ws, table: Table, name: str, mapping: Mapping, *, test: Table |
 def import_file(ws, source, *, name: str, input_col: str, target_col: str,
                 context_col: str | None = None, task: str | None = None,
                 filename: str | None = None, test_file=None, validation_file=None,
-                split_col: str | None = None) -> ImportResult:
+                split_col: str | None = None, unlabelled: bool = False) -> ImportResult:
     """Read, map, validate and store a file as a new version (a no-op for known content).
 
     `test_file` / `validation_file` (paths) are the dataset's own test and validation
-    splits; `split_col` names a column that gives each row's split instead.
+    splits; `split_col` names a column that gives each row's split instead. `unlabelled`:
+    the target may be missing (created empty) or empty in every row; label it with
+    `core.labelling`.
     """
     store.check_name(name)
     table = read(ws, source, filename)
     mapping = make_mapping(table.frame, input_col, target_col, context_col, task,
-                           table.filename)
+                           table.filename, unlabelled)
     test = read(ws, test_file) if test_file is not None else None
     validation = read(ws, validation_file) if validation_file is not None else None
+    if unlabelled:
+        for extra in (test, validation):
+            if extra is not None and target_col not in extra.frame.columns:
+                extra.frame[target_col] = ""
     return import_table(ws, table, name, mapping, test=test, validation=validation,
-                        split_col=split_col)
+                        split_col=split_col, unlabelled=unlabelled)
 
 
 def report(ws, name: str, number: int | None = None, *, threshold: float = DEFAULT_THRESHOLD,
@@ -239,7 +255,8 @@ def fix(ws, name: str, *, drop_duplicates: bool = False, drop_empty: bool = Fals
     note = f"dropped {len(drop)} rows ({what})" + _left_note(left, len(drop & test_rows))
     version, created = store.save_version(
         ws, name, kept_rows, m, source=f"fix of version {parent.number}", note=note,
-        parent=parent, given=given.take(keep) if given is not None else None)
+        parent=parent, given=given.take(keep) if given is not None else None,
+        allow_unlabelled=True)  # the parent was checked; a fix only drops rows
     if created and sp is not None:
         stratified = m.task in ("classification", "scale")
         tg = [targets[i].strip() for i in keep] if stratified else None
@@ -310,3 +327,8 @@ def load_sample(ws, name: str = SAMPLE_NAME) -> ImportResult:
     if store.get_split(ws, result.version) is None:
         split(ws, name, 0.1, 0.1, 0, result.version.number)
     return result
+
+
+def unlabelled_rows(ws, version: Version) -> list[int]:
+    """Row indices of a version that have an input but no label yet."""
+    return unlabelled(store.load_frame(ws, version), version.mapping)

@@ -70,6 +70,8 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
                        cell_key(model_id, p, params, s, mode, data.labels, cal), mode, cal, params)
                   for r, p in zip(rows, prompts, strict=True)]
     outputs = cached_outputs(ws, [t.key for t in tasks])
+    answered = lambda: sum(t.key in outputs for t in tasks)  # noqa: E731 (rows, not keys)
+    report_progress(progress, answered(), len(tasks), None)  # what earlier runs answered
     for part, outs in compute_chunks(ws, [t for t in tasks if t.key not in outputs],
                                      data.labels, should_stop=should_stop):
         if outs is STOPPED:
@@ -78,7 +80,7 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
             raise outs
         store_outputs(ws, list(zip(part, outs, strict=True)))
         outputs.update({t.key: o for t, o in zip(part, outs, strict=True)})
-        report_progress(progress, len(outputs), len(tasks), None)
+        report_progress(progress, answered(), len(tasks), None)
     done = [(t, outputs[t.key]) for t in tasks if t.key in outputs]
     score = scoring_fn(ws, cfg, task, data.labels, rows)
     cells = [{"row_id": t.row["row_id"], "sample": t.sample, "output": o["output"],

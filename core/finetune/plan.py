@@ -170,10 +170,10 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
     problems: list[str] = []
     spec = check_base_model(ws, cfg, problems)
     data = load_run_data(ws, cfg, problems)
-    if data is not None and cfg.approach_for(data.task) in ("encoder", "head"):
+    if data is not None:
         from core.finetune.seqcls import check_labels
 
-        problems += check_labels(data, cfg.approach_for(data.task))
+        problems += check_labels(data, cfg.approach_for(data.task), cfg.dataset)
     if problems:
         raise FinetuneError(" ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
                             if len(problems) > 1 else problems[0])

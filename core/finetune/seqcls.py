@@ -53,8 +53,18 @@ def encoder_params(model_config) -> tuple[int, int]:
     return total, total
 
 
-def check_labels(data, approach: str) -> list[str]:
-    """The problems that stop a classification fine-tune on this data (one line each)."""
+def check_labels(data, approach: str, dataset: str = "NAME") -> list[str]:
+    """The problems that stop a fine-tune on this data (one line each): train rows without a
+    label (any approach), then what a classifier (encoder, head) needs."""
+    missing = sum(1 for v, t in zip(data.train.values, data.train.targets, strict=True)
+                  if v["input"].strip() and not t)
+    if missing:
+        return [f"'{dataset}' version {data.version.number} has {missing} train rows without a "
+                f"label; label them with `ladder data label {dataset} --model M --prompts FILE "
+                f"--variant V` (or on the Data page) or drop them with `ladder data fix "
+                f"{dataset} --drop-empty`, then fine-tune the new version"]
+    if approach not in ("encoder", "head"):
+        return []
     if data.task != "classification":
         return [f"approach={approach} trains a classifier, and this is a "
                 f"{data.task.replace('_', ' ')} dataset; use approach=generate"]
@@ -176,7 +186,7 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     from core.finetune.trainer import LadderTrainer
     from core.models import seqcls
 
-    problems = check_labels(data, approach)
+    problems = check_labels(data, approach, cfg.dataset)
     if problems:
         raise FinetuneError(" ".join(problems))
     run_dir = ctx.run_dir

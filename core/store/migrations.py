@@ -293,4 +293,30 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX eval_runs_dataset_purpose ON eval_runs (dataset, purpose)
         """,
     ),
+    (
+        "0010_label_runs",
+        # A teacher model's labelling of a dataset version's unlabelled rows
+        # (core/labelling): which version it read and which it wrote, what it cost and how
+        # long the model worked, and the rows whose answer named no label.
+        """
+        CREATE TABLE label_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            dataset TEXT NOT NULL,
+            parent_hash TEXT NOT NULL,
+            hash TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            variant TEXT NOT NULL,
+            asked INTEGER NOT NULL,
+            labelled INTEGER NOT NULL,
+            unparsed TEXT NOT NULL DEFAULT '[]',
+            resumed INTEGER NOT NULL DEFAULT 0,
+            gold INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL NOT NULL DEFAULT 0,
+            model_s REAL NOT NULL DEFAULT 0,
+            wall_s REAL NOT NULL DEFAULT 0,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX label_runs_hash ON label_runs (dataset, hash)
+        """,
+    ),
 ]
