@@ -12,6 +12,7 @@ from core.datasets.service import describe_left
 from core.errors import LadderError
 from views.common import flash, show_flash, workspace
 from views.data_import import import_section
+from views.data_label import label_section
 
 ws = workspace()
 SEVERITY = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info", "ok": "🟢 ok"}
@@ -54,7 +55,7 @@ c1, c2 = st.columns([2, 1])
 name = c1.selectbox("Dataset", names, key="ds_name")
 versions = datasets.list_versions(ws, name)
 numbers = [v.number for v in versions][::-1]
-number = c2.selectbox("Version", numbers, key=f"ds_version_{name}",
+number = c2.selectbox("Version", numbers, key=f"ds_version_{name}_{numbers[0]}",
                       format_func=lambda n: f"v{n}" + (" (latest)" if n == numbers[0] else ""))
 version = next(v for v in versions if v.number == number)
 m = version.mapping
@@ -63,8 +64,13 @@ st.caption(f"v{version.number} · `{version.short}` · {version.rows:,} rows · 
            + (f" · context `{m.context_col}`" if m.context_col else "")
            + f" · {version.source}" + (f" · {version.note}" if version.note else ""))
 
-tab_report, tab_split, tab_rows, tab_versions = st.tabs(
-    ["Quality report", "Split", "Rows and export", "Versions"])
+unlabelled = len(datasets.unlabelled_rows(ws, version))
+tab_report, tab_split, tab_rows, tab_label, tab_versions = st.tabs(
+    ["Quality report", "Split", "Rows and export",
+     f"Label with a model ({unlabelled:,} unlabelled)" if unlabelled else "Label with a model",
+     "Versions"])
+with tab_label:
+    label_section(ws, version, unlabelled)
 
 # ---------------------------------------------------------------- split
 split = datasets.get_split(ws, version)
@@ -188,7 +194,7 @@ with tab_report:
                                            threshold=p["threshold"],
                                            include_test=bool(with_test), **chosen)
                     if res.created:
-                        st.session_state.pop(f"ds_version_{name}", None)  # show the latest
+                        st.session_state.pop(f"ds_version_{name}_{numbers[0]}", None)  # show the latest
                         flash("data", f"Saved version {res.version.number} ({res.version.note}).")
                     st.info("Nothing to drop" + (
                         f" outside the given test file (left as given: {describe_left(left)})."
@@ -274,5 +280,5 @@ with tab_versions:
     sure = st.checkbox(f"Yes, delete version {version.number} of '{name}'", key="del_sure")
     if st.button("Delete this version", disabled=not sure, key="do_delete"):
         datasets.delete(ws, name, version.number)
-        st.session_state.pop(f"ds_version_{name}", None)
+        st.session_state.pop(f"ds_version_{name}_{numbers[0]}", None)
         flash("data", f"Deleted '{name}' version {version.number}.")

@@ -7,6 +7,7 @@ exactly as they came.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
@@ -24,6 +25,9 @@ SPLIT_GUESS = ("split", "set", "fold", "partition", "subset")
 CUT, FILES, COLUMN = ("Cut them from this file later (Split tab)",
                       "Separate test (and validation) files",
                       "A column names each row's split")
+
+
+NO_LABELS = "(no labels yet: a model will label them)"
 
 
 def guess(columns: list[str], names: tuple[str, ...], fallback: int) -> int:
@@ -73,10 +77,16 @@ def _mapping_form(ws, table, upload_name: str) -> None:
     st.dataframe(table.frame.head(20), hide_index=True)
     c1, c2, c3 = st.columns(3)
     in_col = c1.selectbox("Input column", cols, index=guess(cols, INPUT_GUESS, 0), key="map_input")
-    tg_col = c2.selectbox("Target column", cols, index=guess(cols, TARGET_GUESS, -1),
-                          key="map_target")
+    tg_col = c2.selectbox("Target column", cols + [NO_LABELS],
+                          index=guess(cols, TARGET_GUESS, -1), key="map_target",
+                          help="Rows may have no label yet: a model can label them on the "
+                               "'Label with a model' tab after the import.")
     ctx = c3.selectbox("Context column (optional)", ["(none)"] + cols, key="map_ctx")
-    inferred = datasets.infer_task(table.frame[tg_col])
+    unlabelled = tg_col == NO_LABELS
+    if unlabelled:
+        tg_col = c2.text_input("Name of the label column to create", "label", key="map_new_target")
+    inferred = (datasets.infer_task(table.frame[tg_col]) if tg_col in table.frame.columns
+                else "classification")
     c1, c2 = st.columns(2)
     task = c1.selectbox("Task type", datasets.TASKS, index=datasets.TASKS.index(inferred),
                         key=f"map_task_{tg_col}", help=f"Inferred from '{tg_col}': {inferred}.")
@@ -110,11 +120,14 @@ def _mapping_form(ws, table, upload_name: str) -> None:
                                    "validation file), or choose another way to split.")
             if isinstance(test, str) or isinstance(validation, str):
                 raise DatasetError("fix the unreadable file above first.")
+            if unlabelled:  # the label column is added to a copy, not to the parsed upload
+                table = dataclasses.replace(table, frame=table.frame.copy())
             mapping = datasets.make_mapping(table.frame, in_col, tg_col,
                                             None if ctx == "(none)" else ctx, task,
-                                            table.filename)
+                                            table.filename, unlabelled)
             res = datasets.import_table(ws, table, name, mapping, test=test,
-                                        validation=validation, split_col=split_col)
+                                        validation=validation, split_col=split_col,
+                                        unlabelled=unlabelled)
             v = res.version
             given = [s for s in v.given if s != "train"]
             flash("data", (f"Imported '{v.dataset}' version {v.number}: {v.rows:,} rows"

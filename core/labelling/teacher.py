@@ -61,6 +61,13 @@ class LabelResult:
     still_unlabelled: int  # rows left without a label (unparsed answers, or past --limit)
 
 
+def default_variant(task: str) -> Variant:
+    """The zero-shot prompt a teacher gets when the dataset has none of its own."""
+    ask = {"classification": "Answer with one of: {labels}.\nAnswer with the label only.",
+           "scale": "Answer with a number only."}.get(task, "Answer:")
+    return Variant(name="teacher", template="Input: {input}\n\n" + ask)
+
+
 def teacher_tag(model_id: str) -> str:
     return f"teacher:{model_id}"
 
