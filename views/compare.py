@@ -148,6 +148,8 @@ if dec.get("value"):
             format="percent", help="empty: not even 100% accuracy would match it")})
 for b in dec["break_even"]:
     st.markdown(f"- {b['text']}")
+for d in summary.get("distillation") or []:
+    st.info(f"**Teacher → student.** {d['text']}")
 
 options = options_from_run(ws, run_id, prep_hours, prep_rate)
 c1, c2 = st.columns(2)

@@ -116,6 +116,7 @@ def cmd_compare(args) -> int:
                          f"[${lo:,.2f}, ${hi:,.2f}]  "
                          + ("-" if be is None else f"{be:.1%}" if o["break_even_possible"]
                             else "out of reach"))
+    lines += [f"Teacher labels: {d['text']}" for d in out["distillation"]]
     be = out["break_even_requests_per_month"]
     lines.append("Break-even: " + ("never" if be is None else f"{be:,.0f} requests/month"))
     lines.append(prompt_set_line(prompt_set))

@@ -4,7 +4,8 @@ A comparison is an ordinary evaluation run whose (model, variant) pairs give eac
 model its own prompt, so a fine-tuned model is measured with its short prompt and
 an advanced model with its few-shot one, on the same rows. Per-request cost is the
 mean of the measured cells; a fine-tuned model's (or an embedding classifier's)
-one-time cost is its measured training time x its hourly hardware cost.
+one-time cost is its measured training time x its hourly hardware cost (plus, for a model
+fine-tuned on a teacher's labels, what those labels cost: core.compare.distill).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import math
 
 from core.compare.cost import Option, finetune_one_time_cost
+from core.compare.distill import finetune_job, labelling_cost
 from core.errors import LadderError
 from core.evals.config import EvalConfig
 from core.evals.store import cells_frame, get_run
@@ -66,9 +68,10 @@ def training_cost(ws, model_id: str, prep_hours: float = 0.0, prep_rate: float =
     when added (an embedding classifier: its training time x hourly cost); else nothing."""
     spec = ws.registry.get(model_id)
     kind = kinds.of(spec)
-    if kind.tuned:
+    if kind.tuned:  # its training, plus the teacher's labels when it learned from those
         seconds = _training_seconds(ws, model_id)
-        return finetune_one_time_cost(seconds, spec.hourly_cost or 0.0, prep_hours, prep_rate)
+        return (finetune_one_time_cost(seconds, spec.hourly_cost or 0.0, prep_hours, prep_rate)
+                + labelling_cost(ws, model_id))
     if kind.train_seconds is not None:
         return finetune_one_time_cost(kind.train_seconds(spec), spec.hourly_cost or 0.0)
     return 0.0
@@ -77,16 +80,14 @@ def training_cost(ws, model_id: str, prep_hours: float = 0.0, prep_rate: float =
 def _training_seconds(ws, model_id: str) -> float:
     """The measured training time (`train_s` of the run's results.json) of the fine-tune that
     made `model_id`; the job's wall time only for a run that recorded none."""
-    from core.jobs import runner
-    from core.jobs.files import read_json
-
-    for job in runner.list_jobs(ws, "finetune"):
-        res = {**(job.result or {}), **(read_json(job.run_dir / "results.json") or {})}
-        if res.get("model_id") == model_id:
-            if res.get("train_s") is not None:
-                return float(res["train_s"])
-            if job.started_at and job.finished_at:
-                return float(job.finished_at - job.started_at)
+    found = finetune_job(ws, model_id)
+    if found is None:
+        return 0.0
+    job, res = found
+    if res.get("train_s") is not None:
+        return float(res["train_s"])
+    if job.started_at and job.finished_at:
+        return float(job.finished_at - job.started_at)
     return 0.0
 
 

@@ -80,6 +80,7 @@ def markdown(s: dict) -> str:
             out += [value_row(o) for o in dec["value"]["options"]]
             out.append("")
         out += [f"- {b['text']}" for b in dec["break_even"]]
+        out += [f"- Teacher labels: {d['text']}" for d in comp.get("distillation") or []]
         if dec.get("significance"):
             out.append(f"- Significance: {dec['significance']['verdict']}")
         out += ["", "When fine-tuning tends to pay, checked against your numbers:", ""]

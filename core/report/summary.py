@@ -11,6 +11,7 @@ import json
 import math
 
 from core.compare.decision import Requirements, decide, is_tuned
+from core.compare.distill import distillation
 from core.compare.service import (
     model_significance,
     options_from_run,
@@ -57,7 +58,8 @@ def compare_summary(ws, run_id: int, req: Requirements, prep_hours: float = 0.0,
                                                                                  options),
             "decision": decision.record(), "basis": decision.record()["basis"],
             "value": decision.value, "errors": run_errors(ws, run_id),
-            "volume_per_month": req.volume_per_month}
+            "volume_per_month": req.volume_per_month,
+            "distillation": distillation(ws, run_id, options, req.horizon_months)}
 
 
 def _headline_break_even(decision, options) -> float | None:
