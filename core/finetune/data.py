@@ -40,6 +40,7 @@ class Rows:
     targets: list[str]
     contexts: list[str]
     index: list[int] = field(default_factory=list)  # row numbers within the split
+    unlabelled: int = 0  # rows of the split left out because they have no target yet
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -50,15 +51,22 @@ class Rows:
 
 
 def rows_from_frame(frame, mapping) -> Rows:
-    """Mapped rows of a split frame: every column by name, `input`, and the target."""
-    values, targets, contexts = [], [], []
-    for rec in frame.to_dict("records"):
+    """Mapped rows of a split frame: every column by name, `input`, and the target. Rows
+    without a target are left out (and counted): there is nothing to learn or score."""
+    values, targets, contexts, index = [], [], [], []
+    skipped = 0
+    for i, rec in enumerate(frame.to_dict("records")):
         v = {str(k): "" if x is None else str(x) for k, x in rec.items()}
         v["input"] = v.get(mapping.input_col, "")
+        target = v.get(mapping.target_col, "").strip()
+        if not target:
+            skipped += 1
+            continue
         values.append(v)
-        targets.append(v.get(mapping.target_col, "").strip())
+        targets.append(target)
         contexts.append(v.get(mapping.context_col, "") if mapping.context_col else "")
-    return Rows(values, targets, contexts, list(range(len(targets))))
+        index.append(i)
+    return Rows(values, targets, contexts, index, skipped)
 
 
 def prompts_for(variant: Variant, rows: Rows, labels: list[str] | None) -> list[ChatPrompt]:

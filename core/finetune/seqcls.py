@@ -54,15 +54,14 @@ def encoder_params(model_config) -> tuple[int, int]:
 
 
 def check_labels(data, approach: str, dataset: str = "NAME") -> list[str]:
-    """The problems that stop a fine-tune on this data (one line each): train rows without a
-    label (any approach), then what a classifier (encoder, head) needs."""
-    missing = sum(1 for v, t in zip(data.train.values, data.train.targets, strict=True)
-                  if v["input"].strip() and not t)
-    if missing:
+    """The problems that stop a fine-tune on this data (one line each): a train split mostly
+    without labels (any approach; a few are left out), then what a classifier needs."""
+    missing = data.train.unlabelled  # left out of training; most of the split: not yet
+    if missing > len(data.train):
         return [f"'{dataset}' version {data.version.number} has {missing} train rows without a "
-                f"label; label them with `ladder data label {dataset} --model M --prompts FILE "
-                f"--variant V` (or on the Data page) or drop them with `ladder data fix "
-                f"{dataset} --drop-empty`, then fine-tune the new version"]
+                f"label (and {len(data.train)} with one); label them with `ladder data label "
+                f"{dataset} --model M --prompts FILE --variant V` (or on the Data page), then "
+                "fine-tune the new version"]
     if approach not in ("encoder", "head"):
         return []
     if data.task != "classification":

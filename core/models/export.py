@@ -68,6 +68,10 @@ def source_gguf(ws, spec) -> Path | None:
     seen = set()
     while spec is not None and spec.id not in seen:
         seen.add(spec.id)
+        if spec.kind == "packaged":  # its package holds the GGUF, wherever the cache came from
+            from core.models.packaged import locate_gguf
+
+            return locate_gguf(spec.source, Path(ws.settings.model_cache) / "_gguf")
         if kinds.of(spec).weights is not None and not spec.base_model:
             try:
                 folder = Path(materialize(spec, Path(ws.settings.model_cache)))

@@ -14,12 +14,7 @@ latency the measured time of the request.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
 import time
-from pathlib import Path
 
 import httpx
 import pytest
@@ -34,70 +29,23 @@ from core.evals.store import cells_frame, get_run
 from core.models.packaged import locate_gguf
 from core.prompts.files import dump_prompts, load_prompts
 from tests.conftest import ROOT
+from tests.server.llama import ServerError, llama_server
 
 pytestmark = pytest.mark.server
 
 PRICE_IN, PRICE_OUT = 0.5, 1.5  # USD per 1M tokens, made up for the test
-START_TIMEOUT_S = 180
 LIMIT = 12
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    python = os.environ.get("LADDER_LLAMA_SERVER_PYTHON")
-    if not python or not Path(python).exists():
-        pytest.fail("LADDER_LLAMA_SERVER_PYTHON is not set to the server venv's python; run "
-                    "this test with `make test-server`, which builds it")
     scratch = tmp_path_factory.mktemp("gguf")
-    gguf = locate_gguf("smollm2-135m-instruct", scratch)
-    port = _free_port()
-    log = scratch / "server.log"
-    cmd = [python, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "smollm2",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2",
-           "--verbose", "false"]
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True, env=os.environ | {"HOME": str(scratch)})
-    url = f"http://127.0.0.1:{port}/v1"
     try:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"the server exited with {proc.returncode}: "
-                            f"{log.read_text(errors='replace')[-2000:]}")
-            try:
-                if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"the server did not answer within {START_TIMEOUT_S} s: "
-                            f"{log.read_text(errors='replace')[-2000:]}")
-            time.sleep(0.25)
-        _assert_loopback_only(port)
-        yield url
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=15)
-
-
-def _assert_loopback_only(port: int) -> None:
-    """The listening socket is bound to 127.0.0.1 (read from /proc/net/tcp)."""
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    listening = [ln.split()[1] for ln in lines if ln.split()[3] == "0A"]
-    ours = [a for a in listening if int(a.split(":")[1], 16) == port]
-    assert ours == ["0100007F:" + f"{port:04X}"], ours
+        with llama_server(locate_gguf("smollm2-135m-instruct", scratch), "smollm2",
+                          scratch) as url:
+            yield url
+    except ServerError as e:
+        pytest.fail(str(e))
 
 
 def _ladder(capsys, *argv) -> tuple[int, str, str]:
