@@ -102,7 +102,9 @@ def main() -> None:
             "llama-cpp-python 0.3.36's OpenAI-compatible server (2 threads, one request at a "
             "time, over HTTP on 127.0.0.1); every row of the sample's test split, greedy, the "
             "run's zero-shot prompt. Baseline: the same adapter in process (PyTorch fp32, "
-            "`--scoring generate`).\n\n" + "\n".join(lines))
+            "`--scoring generate`). rows/s: rows over the wall time of `ladder eval` (the "
+            "in-process one includes loading the model; the server was loaded before). The "
+            f"sample has {n} test rows: one row is {100 / n:.1f} points.\n\n" + "\n".join(lines))
     print(body)
     if not args.no_write:
         from bench._results import write_section
