@@ -16,10 +16,8 @@ baseline, accuracy and per-request latency; writes a section of bench/RESULTS.md
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,20 +25,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from bench._workspace import ladder_json, scratch_workspace  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--steps", type=int, default=60)
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="ladder-bench-gguf-server-"))
-    os.environ["LADDER_HOME"] = str(scratch / "ws")
-    os.environ.setdefault("LADDER_MODEL_CACHE_DIR", str(ROOT / ".test-cache" / "models"))
+    scratch = scratch_workspace("ladder-bench-gguf-server-")
 
-    import contextlib
-    import io
-
-    from core.cli import main as ladder
     from core.datasets import load_sample
     from core.evals.store import cells_frame
     from core.finetune.data import default_variant
@@ -48,14 +42,7 @@ def main() -> None:
     from core.workspace import open_workspace
     from tests.server.llama import llama_server
 
-    def run(*argv) -> dict:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = ladder([*argv, "--json"])
-        if code != 0:
-            raise SystemExit(f"ladder {' '.join(argv)} failed ({code})")
-        return json.loads(out.getvalue())
-
+    run = ladder_json
     ws = open_workspace()
     load_sample(ws)
     t0 = time.perf_counter()

@@ -18,12 +18,8 @@ Writes a section of bench/RESULTS.md unless --no-write.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import json
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +29,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from bench._workspace import ladder_json, scratch_workspace  # noqa: E402
 
 
 def main() -> None:
@@ -44,24 +42,14 @@ def main() -> None:
     ap.add_argument("--teacher", default="smollm2-135m-instruct")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
-    scratch = Path(tempfile.mkdtemp(prefix="ladder-bench-teacher-"))
-    os.environ["LADDER_HOME"] = str(scratch / "ws")
-    os.environ.setdefault("LADDER_MODEL_CACHE_DIR", str(ROOT / ".test-cache" / "models"))
+    scratch = scratch_workspace("ladder-bench-teacher-")
 
     from bench.realdata import variants
-    from core.cli import main as ladder
     from core.datasets import versions as store
     from core.prompts.files import dump_prompts
     from core.workspace import open_workspace
 
-    def run(*argv) -> dict:
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            code = ladder([*argv, "--json"])
-        if code != 0:
-            raise SystemExit(f"ladder {' '.join(argv)} failed ({code})")
-        return json.loads(out.getvalue())
-
+    run = ladder_json
     d = args.data
     train = pd.read_csv(d / f"{args.set}_train.csv", dtype=str, keep_default_na=False)
     text_col, label_col = train.columns[0], train.columns[1]
