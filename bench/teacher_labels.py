@@ -6,8 +6,8 @@ DATA holds `<set>_train.csv` / `_validation.csv` / `_test.csv` (`bench/realdata.
 prepare`). In a fresh workspace: the train file with every label hidden except `--hand`
 rows (seeded), imported with its own validation and test files (the test file is the gold
 standard: people's labels); the packaged SmolLM2 labels `--limit` of the hidden rows with
-its best prompt from the real-data table (6 labelled examples most similar to the row,
-drawn from the hand-labelled rows) through `ladder data label`; then three embedding
+a 6-shot prompt from the real-data table (`--variant`: fixed examples, or the 6 most
+similar to the row; drawn from the hand-labelled rows) through `ladder data label`; then three embedding
 classifiers, in the same run, on the given test file: trained on the hand labels only
 (the baseline: what the analyst has without a teacher), on hand + teacher labels (the
 student), and on every true label (the ceiling). Also: the teacher's own accuracy on the
@@ -40,6 +40,9 @@ def main() -> None:
     ap.add_argument("--hand", type=int, default=200)
     ap.add_argument("--limit", type=int, default=1000)
     ap.add_argument("--teacher", default="smollm2-135m-instruct")
+    ap.add_argument("--variant", default="fixed 6-shot",
+                    help="a variant of bench/realdata.py (similar 6-shot is better and about "
+                         "10x slower: its examples differ per row, so no prefix is shared)")
     ap.add_argument("--no-write", action="store_true")
     args = ap.parse_args()
     scratch = scratch_workspace("ladder-bench-teacher-")
@@ -67,7 +70,7 @@ def main() -> None:
     run("data", "import", str(scratch / "train_hidden.csv"), "--name", "hidden", *common, *files)
     run("data", "import", str(scratch / "train_true.csv"), "--name", "truth", *common, *files)
     ws = open_workspace()
-    best = next(v for v in variants(args.set) if v.name == "similar 6-shot")
+    best = next(v for v in variants(args.set) if v.name == args.variant)
     prompts = scratch / "prompts.yaml"
     prompts.write_text(dump_prompts([best]))
 
@@ -78,9 +81,11 @@ def main() -> None:
     label_wall = time.perf_counter() - t0
     r = lab["label_run"]
     new = store.load_frame(ws, store.get_version(ws, "hidden"))
-    taught = new["label_source"].str.startswith("teacher:")
-    truth = train[label_col].to_numpy()
-    label_acc = float((new.loc[taught, label_col].to_numpy() == truth[taught.to_numpy()]).mean())
+    head = new.iloc[:len(train)]  # the import stacks train, then validation and test
+    assert head[text_col].tolist() == train[text_col].tolist()
+    taught = head["label_source"].str.startswith("teacher:").to_numpy()
+    label_acc = float((head[label_col].to_numpy()[taught]
+                       == train[label_col].to_numpy()[taught]).mean())
     run("models", "add", "clf-student", "--classifier", "--data", "hidden")
     run("models", "add", "clf-true", "--classifier", "--data", "truth")
     out = run("compare", "--data", "hidden", "--models",
@@ -96,14 +101,14 @@ def main() -> None:
     n_test = by["clf-hand"]["n"]
     lines = ["| option (trained on) | accuracy on the given test file [95% CI] | $ / 1k requests |",
              "|---|---|---|",
-             row(args.teacher, f"teacher: {args.teacher}, similar 6-shot from the "
+             row(args.teacher, f"teacher: {args.teacher}, {args.variant} from the "
                                f"{args.hand} hand labels"),
              row("clf-hand", f"embedding classifier, {args.hand} hand labels only"),
              row("clf-student", f"embedding classifier, {args.hand} hand + "
                                 f"{r['labelled']} teacher labels"),
              row("clf-true", f"embedding classifier, all {len(train)} true labels (ceiling)")]
     body = (f"`python bench/teacher_labels.py --data DATA --set {args.set} --hand {args.hand} "
-            f"--limit {args.limit}` — {args.set} ({len(train)} train rows): "
+            f"--limit {args.limit} --variant '{args.variant}'` — {args.set} ({len(train)} train rows): "
             f"train labels hidden except {args.hand} (seeded); {args.teacher} labelled "
             f"{r['asked']} hidden rows with `ladder data label` in {r['model_s']:.0f} s of model "
             f"time ({label_wall:.0f} s wall, ${r['cost_usd']:.4f} at the packaged model's "

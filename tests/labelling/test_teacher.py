@@ -154,3 +154,17 @@ def test_finetune_waits_for_labels(ws, hidden):
     with pytest.raises(FinetuneError, match=r"train rows without a label \(and \d+ with one\); "
                                             "label them with `ladder data label tickets"):
         plan_run(ws, FinetuneConfig(base_model="smollm2-135m-instruct", dataset="tickets"))
+
+
+@pytest.mark.slow  # the packaged SmolLM2 answers 12 rows (~10 s)
+def test_packaged_smollm2_as_teacher(ws, hidden, prompts):
+    parent = imported(ws, hidden)
+    variant = next(v for v in load_prompts(prompts) if v.name == "zero")
+    res = label_dataset(ws, "tickets", "smollm2-135m-instruct", variant, limit=12)
+    assert res.created and res.run.asked == 12 and res.run.labelled == 12  # likelihood: a label
+    assert res.run.cost_usd > 0  # machine time x the packaged model's hourly cost
+    frame = store.load_frame(ws, res.version)
+    done = frame[frame[PROVENANCE] == "teacher:smollm2-135m-instruct"]
+    assert len(done) == 12
+    assert set(done["category"]) <= {"account", "billing", "bug", "feature_request"}
+    assert res.still_unlabelled == len(service.unlabelled_rows(ws, parent)) - 12
