@@ -113,7 +113,9 @@ def main() -> None:
             f"{r['asked']} hidden rows with `ladder data label` in {r['model_s']:.0f} s of model "
             f"time ({label_wall:.0f} s wall, ${r['cost_usd']:.4f} at the packaged model's "
             f"hourly cost), {len(r['unparsed'])} answers unparsed; its labels agree with the "
-            f"hidden truth on {label_acc:.1%} of those rows. All options on the same "
+            f"hidden truth on {label_acc:.1%} of those rows (the labelling's own check, before "
+            f"writing: the hand label on {r['check_agreement']:.0%} of {r['check_rows']} "
+            "hand-labelled rows). All options on the same "
             f"{n_test} rows of the given test file (people's labels).\n\n" + "\n".join(lines))
     if out.get("distillation"):
         body += "\n\n" + "\n".join(f"- {x['text']}" for x in out["distillation"])

@@ -105,6 +105,11 @@ def _progress(ws, name: str) -> None:
                        f"{r['model_id']} → version {job.result['version']}, ${r['cost_usd']:.4f}, "
                        f"{r['model_s']:.0f} s of model time"
                        + (f", {r['resumed']} answers resumed" if r["resumed"] else "") + ".")
+            if r.get("check_rows"):
+                st.info(f"Check against people: the teacher gave the hand label on "
+                        f"{r['check_agreement']:.0%} of {r['check_rows']} hand-labelled rows. A "
+                        "student learns its mistakes too: compare it with a classifier trained "
+                        "on your hand labels before relying on its labels.")
             if r["unparsed"]:
                 st.caption(f"{len(r['unparsed'])} answers named no label (rows left unlabelled):")
                 st.dataframe(pd.DataFrame(r["unparsed"]), hide_index=True)

@@ -368,6 +368,10 @@ def cmd_label(args) -> int:
             f"No change: these labels are already version {v.number} ({v.short}).")
     if run.gold:
         text += f"\nGold test split: {run.gold} hand-labelled rows."
+    if run.check_rows:
+        text += (f"\nCheck: the teacher gave the hand label on {run.check_agreement:.0%} of "
+                 f"{run.check_rows} hand-labelled rows; a student learns its mistakes too, so "
+                 "compare it with a classifier on your hand labels before relying on it.")
     if run.unparsed:
         text += (f"\n{len(run.unparsed)} answers named no label; those rows stay unlabelled: "
                  + ", ".join(f"row {u['row_id']} ({u['output'][:40]!r})"

@@ -21,6 +21,8 @@ class LabelRun:
     unparsed: list[dict] = field(default_factory=list)  # [{row_id, output}]
     resumed: int = 0  # answers read back from an earlier, interrupted labelling
     gold: int = 0
+    check_rows: int = 0  # hand-labelled rows the teacher also answered, as a check
+    check_agreement: float | None = None  # share of those on which it gave the hand label
     cost_usd: float = 0.0
     model_s: float = 0.0  # the teacher's measured time, summed over the rows
     wall_s: float = 0.0  # this call's wall time
@@ -36,11 +38,12 @@ def save(ws, run: LabelRun) -> LabelRun:
     with ws.db.connect() as c:
         cur = c.execute(
             "INSERT INTO label_runs (dataset, parent_hash, hash, model_id, variant, asked,"
-            " labelled, unparsed, resumed, gold, cost_usd, model_s, wall_s, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " labelled, unparsed, resumed, gold, check_rows, check_agreement, cost_usd,"
+            " model_s, wall_s, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?)",
             (run.dataset, run.parent_hash, run.hash, run.model_id, run.variant, run.asked,
-             run.labelled, json.dumps(run.unparsed), run.resumed, run.gold, run.cost_usd,
-             run.model_s, run.wall_s, now))
+             run.labelled, json.dumps(run.unparsed), run.resumed, run.gold, run.check_rows,
+             run.check_agreement, run.cost_usd, run.model_s, run.wall_s, now))
         run.id, run.created_at = cur.lastrowid, now
     return run
 
@@ -49,7 +52,8 @@ def _run(r) -> LabelRun:
     return LabelRun(dataset=r["dataset"], parent_hash=r["parent_hash"], hash=r["hash"],
                     model_id=r["model_id"], variant=r["variant"], asked=r["asked"],
                     labelled=r["labelled"], unparsed=json.loads(r["unparsed"]),
-                    resumed=r["resumed"], gold=r["gold"], cost_usd=r["cost_usd"],
+                    resumed=r["resumed"], gold=r["gold"], check_rows=r["check_rows"],
+                    check_agreement=r["check_agreement"], cost_usd=r["cost_usd"],
                     model_s=r["model_s"], wall_s=r["wall_s"], id=r["id"],
                     created_at=r["created_at"])
 

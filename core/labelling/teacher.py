@@ -13,7 +13,10 @@ answered (`resumed` counts the answers read back); nothing is written as a versi
 every row has an answer.
 
 `gold=N` sets N hand-labelled rows aside as the new version's test split (a given split),
-so the teacher, the student and the baselines are all measured against people.
+so the teacher, the student and the baselines are all measured against people. Before its
+labels are used, the teacher also answers up to 50 hand-labelled rows (the gold ones first)
+and the share it gets right is recorded (`check_agreement`): a teacher that disagrees with
+people teaches a student its mistakes (bench/RESULTS.md, "Teacher labels on real data").
 
 Trade-off: the new version is a full copy of the rows (versions are immutable), which
 costs disk for large sets but keeps every earlier version, and the teacher's labels, exact.
@@ -42,6 +45,7 @@ from core.prompts.template import TemplateError
 from core.prompts.variants import Variant
 
 PROVENANCE = "label_source"
+CHECK_ROWS = 50  # hand-labelled rows a teacher is checked on
 HUMAN = "human"
 TEST = store.SPLITS.index("test")
 
@@ -116,11 +120,13 @@ def label_dataset(ws, name: str, model_id: str, variant: Variant, *, limit: int 
     # The scorers need a reference to compare with; only their parsed answer is used here.
     stand_in = {"classification": (label_set or ["?"])[0], "scale": "0"}.get(m.task, "?")
     rows = [dict(row_record(frame, i, m), target=stand_in, targets=[stand_in]) for i in asked]
+    check = _check_rows(hand, gold_rows, frame, m, seed)
+    rows += [dict(r, targets=[r["target"]]) for r in (row_record(frame, i, m) for i in check)]
     cells, resumed = _answers(ws, model_id, variant, rows, m.task, label_set, examples,
                               progress, should_stop)
     by_row = {c["row_id"]: c for c in cells}
-    done = [i for i in asked if i in by_row]
-    if len(done) < len(asked):
+    done = [i for i in [*asked, *check] if i in by_row]
+    if len(done) < len(asked) + len(check):
         raise LabelError(f"stopped after {len(done)} of {len(asked)} rows; their answers are "
                          "kept: run the same labelling again to resume. No version written.")
     answers = {i: _answer(by_row[i], m.task) for i in asked}
@@ -131,8 +137,10 @@ def label_dataset(ws, name: str, model_id: str, variant: Variant, *, limit: int 
     run = runs.save(ws, runs.LabelRun(
         dataset=name, parent_hash=parent.hash, hash=version.hash, model_id=model_id,
         variant=variant.name, asked=len(asked), labelled=len(asked) - len(unparsed),
-        unparsed=unparsed, resumed=resumed, gold=len(gold_rows),
-        cost_usd=float(sum(c.get("cost_usd") or 0.0 for c in cells)),
+        unparsed=unparsed, resumed=resumed, gold=len(gold_rows), check_rows=len(check),
+        check_agreement=(sum(bool(by_row[i]["passed"]) for i in check) / len(check)
+                         if check else None),
+        cost_usd=float(sum(c.get("cost_usd") or 0.0 for c in cells)),  # the check included
         model_s=float(sum(c.get("latency_s") or 0.0 for c in cells)),
         wall_s=time.perf_counter() - start))
     left = len(todo) - run.labelled
@@ -170,6 +178,23 @@ def _label_set(frame, m, labels: list[str] | None) -> list[str]:
                          f"rows give {len(found)}; list them with --labels a,b,c (on the page: "
                          "'Labels').")
     return sorted(found)
+
+
+def _check_rows(hand: list[int], gold_rows: set[int], frame, m, seed: int) -> list[int]:
+    """Up to CHECK_ROWS hand-labelled rows the teacher also answers, to measure it against
+    people before its labels are used: the gold rows first (never a few-shot example), then
+    the other hand-labelled rows (the engine never shows a row itself as an example). None
+    for free text, whose answers are not labels to agree on."""
+    if m.task == "free_text":
+        return []
+    col = frame.columns.get_loc(m.input_col)
+    usable = [i for i in hand if str(frame.iat[i, col] or "").strip()]
+    rng = np.random.default_rng(seed + 1)
+    first = [i for i in usable if i in gold_rows]
+    rest = [i for i in usable if i not in gold_rows]
+    ordered = ([first[k] for k in rng.permutation(len(first))]
+               + [rest[k] for k in rng.permutation(len(rest))])
+    return sorted(ordered[:CHECK_ROWS])
 
 
 def _gold(hand: list[int], n: int, seed: int) -> set[int]:

@@ -297,7 +297,8 @@ MIGRATIONS: list[tuple[str, str]] = [
         "0010_label_runs",
         # A teacher model's labelling of a dataset version's unlabelled rows
         # (core/labelling): which version it read and which it wrote, what it cost and how
-        # long the model worked, and the rows whose answer named no label.
+        # long the model worked, the rows whose answer named no label, and how often the
+        # teacher agreed with the hand labels it was checked on.
         """
         CREATE TABLE label_runs (
             id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -311,6 +312,8 @@ MIGRATIONS: list[tuple[str, str]] = [
             unparsed TEXT NOT NULL DEFAULT '[]',
             resumed INTEGER NOT NULL DEFAULT 0,
             gold INTEGER NOT NULL DEFAULT 0,
+            check_rows INTEGER NOT NULL DEFAULT 0,
+            check_agreement REAL,
             cost_usd REAL NOT NULL DEFAULT 0,
             model_s REAL NOT NULL DEFAULT 0,
             wall_s REAL NOT NULL DEFAULT 0,

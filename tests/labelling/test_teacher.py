@@ -51,7 +51,9 @@ def test_label_with_gold_rows(ws, hidden, teacher, prompts, capsys):
     assert MUMBLE <= {ids[old["text"][u["row_id"]]] for u in run_rec["unparsed"]}
     # cost: the fake server's word-count usage x the prices, summed over every request
     reqs = [r for r in teacher.requests if r.path.endswith("/chat/completions")]
-    assert len({old["text"][i] for i in todo}) <= len(reqs) <= asked
+    assert len({old["text"][i] for i in todo}) <= len(reqs) <= asked + run_rec["check_rows"]
+    # checked on the 40 gold rows first: wrong on every fifth of them, as programmed
+    assert run_rec["check_rows"] == 40 and run_rec["check_agreement"] == pytest.approx(0.8)
     assert run_rec["cost_usd"] > 0 and run_rec["model_s"] > 0
 
     new = store.get_version(ws, "tickets")
@@ -93,14 +95,14 @@ def test_stopped_labelling_resumes_without_asking_again(ws, hidden, teacher, pro
                       should_stop=stop_after_first_chunk)
     assert [v.number for v in store.list_versions(ws, "tickets")] == [parent.number]
     first = len(teacher.requests)
-    assert 0 < first < distinct
+    assert 0 < first < distinct + 40  # 100 rows to label and 40 hand-labelled to check
     seen = []
     res = label_dataset(ws, "tickets", "teacher", variant, limit=100,
                         progress=lambda d, t, eta: seen.append((d, t, eta)))
-    assert res.run.resumed >= first and res.run.asked == 100
+    assert res.run.resumed >= first and res.run.asked == 100 and res.run.check_rows == 40
     # only the rows not answered before were asked again
-    assert len(teacher.requests) - first <= 100 - res.run.resumed
-    assert seen[0][0] >= first and seen[-1][:2] == (100, 100)
+    assert len(teacher.requests) - first <= 140 - res.run.resumed
+    assert seen[0][0] >= first and seen[-1][:2] == (140, 140)
     assert res.still_unlabelled == len(service.unlabelled_rows(ws, parent)) - res.run.labelled
 
 
