@@ -129,7 +129,8 @@ def label_dataset(ws, name: str, model_id: str, variant: Variant, *, limit: int 
     if len(done) < len(asked) + len(check):
         raise LabelError(f"stopped after {len(done)} of {len(asked)} rows; their answers are "
                          "kept: run the same labelling again to resume. No version written.")
-    answers = {i: _answer(by_row[i], m.task) for i in asked}
+    # the parser's answer (a label, a number, the text); none: the row stays unlabelled
+    answers = {i: str(by_row[i]["parsed"] or "").strip() for i in asked}
     unparsed = [{"row_id": i, "output": str(by_row[i]["output"] or "")[:200]}
                 for i in asked if not answers[i]]
     version, created = _save(ws, parent, frame, answers, hand, gold_rows, model_id, variant,
@@ -229,12 +230,6 @@ def _answers(ws, model_id, variant, rows, task, label_set, examples, progress, s
                          "kept; run the same labelling again to resume. No version written.") \
             from None
     return res.cells, int(seen.get("resumed", 0))
-
-
-def _answer(cell: dict, task: str) -> str:
-    if cell.get("parsed") is None:
-        return ""
-    return str(cell["parsed"]).strip()
 
 
 def _save(ws, parent, frame, answers: dict[int, str], hand: list[int], gold_rows: set[int],
