@@ -202,6 +202,10 @@ def run_panel(run_id: str, live: bool = False):
                 st.success(f"Saved to {service.export_merged(ws, run_id)}")
     if rec.get("before") or rec.get("after"):
         results(rec)
+    from core.finetune.seqcls import warm_start_text
+
+    if warm_start_text(rec):
+        st.caption(warm_start_text(rec))
     if rec.get("wall_s"):
         st.plotly_chart(time_figure(rec), width="stretch", key=f"ft_time_{run_id}")
     with st.expander("Log"):

@@ -61,7 +61,7 @@ def _public(rec: dict) -> dict:
     keys = ("run_id", "status", "pid", "phase", "step", "max_steps", "eta_s", "error",
             "adapter_path", "model_id", "before", "after", "flipped", "p_value", "alarms",
             "scorer", "scorer_why", "comparison", "changed", "samples", "head_to_head", "base_model",
-            "dataset", "run_dir")
+            "dataset", "run_dir", "warm_start")
     return {k: rec.get(k) for k in keys}
 
 
@@ -83,6 +83,10 @@ def _describe(rec: dict) -> str:
         lines.append(f"  alarm: {a['message']}")
     if rec.get("model_id"):
         lines.append(f"  model: {rec['model_id']}  adapter: {rec['adapter_path']}")
+    from core.finetune.seqcls import warm_start_text
+
+    if warm_start_text(rec):
+        lines.append(f"  {warm_start_text(rec)}")
     if rec.get("before") or rec.get("after"):
         if rec.get("scorer"):
             lines.append(f"  scorer: {rec['scorer']} ({rec.get('scorer_why') or ''})")

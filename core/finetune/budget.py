@@ -33,6 +33,15 @@ MIN_TEST_ROWS_TEXT = 30
 # scores at least MIN_VAL_ROWS_TEXT rows (fewer than asked for when generation is slow).
 VALIDATE_SHARE = 0.10
 MIN_VAL_ROWS_TEXT = 8
+# Label predictors (encoder, head): an evaluation is one forward pass over the validation
+# rows (loss and accuracy together); all of them, the starting point's included, may take
+# this share of the budget, on at least MIN_VAL_ROWS_LABEL rows. Long inputs (20 Newsgroups:
+# 0.1 s a post) otherwise spent 5 x 41 s of a 5-minute budget validating 400 posts.
+VALIDATE_SHARE_LABEL = 0.15
+MIN_VAL_ROWS_LABEL = 100
+# The speed probe (forward+backward steps whose updates are thrown away) may take about this
+# share: 2 x 7 steps of long posts were 68 s of a 5-minute budget.
+PROBE_SHARE = 0.05
 BEFORE_AFTER_FIXED_S = 6.0  # loading the base and the merged adapter for before/after
 
 
@@ -44,6 +53,27 @@ def test_rows_for(budget_s: float, score_s_per_row: float, available: int,
     """
     fit = int(max(0.0, SCORE_SHARE * budget_s - fixed_s) / max(2 * score_s_per_row, 1e-9))
     return min(available, max(floor, fit))
+
+
+def label_val_rows(budget_s: float, s_per_row: float, passes: int, available: int,
+                   floor: int = MIN_VAL_ROWS_LABEL) -> int:
+    """Validation rows a label predictor scores at each of `passes` evaluations, within
+    VALIDATE_SHARE_LABEL of the budget (all of them when they fit; never under `floor`).
+
+    >>> label_val_rows(300, 0.1, 6, 400), label_val_rows(300, 0.002, 6, 584)
+    (100, 584)
+    """
+    fit = int(VALIDATE_SHARE_LABEL * budget_s / max(passes * s_per_row, 1e-9))
+    return min(available, max(floor, fit))
+
+
+def probe_batches(budget_s: float, first_step_s: float, most: int = 7, least: int = 2) -> int:
+    """Batches the speed probe times twice each, after a first step of `first_step_s`.
+
+    >>> probe_batches(300, 0.4), probe_batches(300, 6.0)
+    (7, 2)
+    """
+    return max(least, min(most, int(PROBE_SHARE * budget_s / max(2 * first_step_s, 1e-9))))
 
 
 @dataclass

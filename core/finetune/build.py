@@ -83,3 +83,29 @@ def load_model(path: str, cfg: FinetuneConfig, device: str, trust_remote_code: b
                           layers_to_transform=adapted_layers(model.config, cfg.lora_layers))
         model = get_peft_model(model, lcfg)
     return model, tok
+
+
+def count_params(model_config, cfg: FinetuneConfig) -> tuple[int, int]:
+    """(all parameters, trained parameters) from the architecture alone (no weights loaded)."""
+    import torch
+
+    with loading():
+        from transformers import AutoModelForCausalLM
+
+        with torch.device("meta"):  # model code is imported above, outside the meta device
+            model = AutoModelForCausalLM.from_config(model_config)
+    total = sum(p.numel() for p in model.parameters())
+    if cfg.method == "full":
+        return total, total
+    import re
+
+    names = set(lora_targets(model, cfg.target_modules))
+    layers = adapted_layers(model_config, cfg.lora_layers)
+    trainable = 0
+    for name, mod in model.named_modules():
+        if isinstance(mod, torch.nn.Linear) and (name.rsplit(".", 1)[-1] in names):
+            index = re.search(r"\.(\d+)\.", name)
+            if layers is not None and (index is None or int(index.group(1)) not in layers):
+                continue
+            trainable += cfg.lora_r * (mod.in_features + mod.out_features)
+    return total, trainable

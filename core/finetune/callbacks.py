@@ -39,14 +39,11 @@ def _all_ranks_any(flag: bool) -> bool:
 
 class RunCallback(TrainerCallback):
     def __init__(self, ctx, cfg, tokenizer, collator, score_sets: dict, validator: Validator,
-                 history: list[dict] | None = None, deadline: float | None = None,
-                 val_scorer=None):
+                 history: list[dict] | None = None, deadline: float | None = None):
         self.ctx, self.cfg, self.tok, self.collator = ctx, cfg, tokenizer, collator
         # {"val": (prompts, references), "train": (prompts, references)}
         self.score_sets = score_sets
         self.validator = validator  # the run's scorer and the evaluation's decoding
-        # model -> {"val": score}: a run that scores its own way (a classification head)
-        self.val_scorer = val_scorer
         self.history = list(history or [])  # evaluation records, also from before a resume
         self.stopped_early = False
         self.cancelled = False
@@ -102,8 +99,8 @@ class RunCallback(TrainerCallback):
         metrics = metrics if metrics is not None else {}
         self.ctx.status(phase="evaluating", step=state.global_step)
         scores = {}
-        if model is not None and self.val_scorer is not None:
-            scores = self.val_scorer(model)
+        if metrics.get("eval_score") is not None:  # a label predictor's, from the loss's pass
+            scores = {"val": metrics["eval_score"]}
         elif model is not None and self.cfg.eval_rows:
             from core.models.local import LocalBackend
 

@@ -177,6 +177,7 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
     if problems:
         raise FinetuneError(" ".join(f"({i}) {p}" for i, p in enumerate(problems, 1))
                             if len(problems) > 1 else problems[0])
+    from core.finetune.build import count_params
     from core.finetune.seqcls import encoder_params, label_examples
 
     approach = cfg.approach_for(data.task)
@@ -255,34 +256,6 @@ def _tokenizer_and_config(path: str, trust_remote_code: bool):
         tok = AutoTokenizer.from_pretrained(path, trust_remote_code=trust_remote_code)
         config = AutoConfig.from_pretrained(path, trust_remote_code=trust_remote_code)
     return tok, config
-
-
-def count_params(model_config, cfg: FinetuneConfig) -> tuple[int, int]:
-    """(all parameters, trained parameters) from the architecture alone (no weights loaded)."""
-    import torch
-
-    with loading():
-        from transformers import AutoModelForCausalLM
-
-        with torch.device("meta"):  # model code is imported above, outside the meta device
-            model = AutoModelForCausalLM.from_config(model_config)
-    total = sum(p.numel() for p in model.parameters())
-    if cfg.method == "full":
-        return total, total
-    import re
-
-    from core.finetune.build import adapted_layers, lora_targets
-
-    names = set(lora_targets(model, cfg.target_modules))
-    layers = adapted_layers(model_config, cfg.lora_layers)
-    trainable = 0
-    for name, mod in model.named_modules():
-        if isinstance(mod, torch.nn.Linear) and (name.rsplit(".", 1)[-1] in names):
-            index = re.search(r"\.(\d+)\.", name)
-            if layers is not None and (index is None or int(index.group(1)) not in layers):
-                continue
-            trainable += cfg.lora_r * (mod.in_features + mod.out_features)
-    return total, trainable
 
 
 def _peak_flops(dtype) -> float:
@@ -369,6 +342,12 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
             "comparison scores the whole split).")
     step_s = speed.step_s(step_tokens) * cfg.grad_accum
     eval_each = speed.eval_s_per_token * eval_tokens + speed.score_s_per_row * score_n
+    if cfg.approach in ("encoder", "head") and examples["validation"]:  # as seqcls plans it
+        val = examples["validation"]
+        row_s = speed.eval_s_per_token * sum(len(e["input_ids"]) for e in val) / len(val)
+        n_val = min(len(val), (cfg.eval_rows or cfg.eval_sample) or len(val))
+        eval_each = row_s * (bud.label_val_rows(cfg.time_budget_min * 60, row_s,
+                                                cfg.evaluations + 1, n_val) if budgeted else n_val)
     score_s = 2 * test_n * speed.score_s_per_row if cfg.before_after else 0.0
     cap = bud.epoch_steps(len(batches), cfg.epochs, cfg.grad_accum)
     if cfg.max_steps:

@@ -4,7 +4,8 @@ Both read a row's input (no prompt, no generation) and answer with one of the la
 were trained on, in one forward pass per batch:
 
 - `encoder`: the packaged MiniLM sentence encoder trained end to end, with a linear head
-  over its mean-pooled token vectors (the pooling it was pre-trained with);
+  over its mean-pooled token vectors (the pooling it was pre-trained with), L2-normalised
+  when the head started as the embedding classifier's (`normalize` in `seqcls.json`);
 - `head`: a causal LM whose last token's hidden state feeds a linear head (transformers'
   `*ForSequenceClassification`), trained with LoRA, the head trained whole.
 
@@ -36,11 +37,13 @@ APPROACHES = ("encoder", "head")
 
 
 class MeanPoolClassifier(torch.nn.Module):
-    """An encoder's mean-pooled token vectors through dropout and a linear head."""
+    """An encoder's mean-pooled token vectors (L2-normalised when `normalize`, as the sentence
+    embeddings are) through dropout and a linear head."""
 
-    def __init__(self, encoder, n_labels: int, dropout: float = 0.1):
+    def __init__(self, encoder, n_labels: int, dropout: float = 0.1, normalize: bool = False):
         super().__init__()
         self.encoder = encoder
+        self.normalize = normalize
         self.dropout = torch.nn.Dropout(dropout)
         self.head = torch.nn.Linear(encoder.config.hidden_size, n_labels)
         self.config = encoder.config
@@ -52,7 +55,10 @@ class MeanPoolClassifier(torch.nn.Module):
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
-        logits = self.head(self.dropout(pooled.float()))
+        pooled = pooled.float()
+        if self.normalize:
+            pooled = torch.nn.functional.normalize(pooled, dim=-1)
+        logits = self.head(self.dropout(pooled))
         loss = None if labels is None else torch.nn.functional.cross_entropy(logits, labels)
         return self._output(loss=loss, logits=logits)
 
@@ -64,7 +70,8 @@ def encoder_path() -> str:
     return model_path()
 
 
-def build_encoder(n_labels: int, dropout: float = 0.1, path: str | None = None):
+def build_encoder(n_labels: int, dropout: float = 0.1, path: str | None = None,
+                  normalize: bool = False):
     """(MeanPoolClassifier, tokenizer) from the encoder at `path` (the packaged MiniLM)."""
     with loading():
         from transformers import AutoModel, AutoTokenizer
@@ -72,7 +79,32 @@ def build_encoder(n_labels: int, dropout: float = 0.1, path: str | None = None):
         src = path or encoder_path()
         tok = AutoTokenizer.from_pretrained(src)
         enc = AutoModel.from_pretrained(src, dtype=torch.float32)
-    return MeanPoolClassifier(enc, n_labels, dropout), tok
+    return MeanPoolClassifier(enc, n_labels, dropout, normalize), tok
+
+
+def head_from_linear(labels: list[str], clf) -> dict | None:
+    """An embedding classifier's logistic regression (`LinearClassifier` over normalised
+    MiniLM embeddings) as a `MeanPoolClassifier(normalize=True)` head's state for `labels`,
+    so the encoder starts out predicting exactly what the classifier predicts; None when the
+    two were trained on different labels.
+
+    >>> import numpy as np
+    >>> from core.models.classifier import LinearClassifier
+    >>> clf = LinearClassifier(["no", "yes"], np.array([[2.0, -1.0]]), np.array([0.5]))
+    >>> head_from_linear(["no", "yes"], clf)["weight"].tolist()
+    [[0.0, 0.0], [2.0, -1.0]]
+    >>> head_from_linear(["no", "maybe"], clf) is None
+    True
+    """
+    if sorted(clf.labels) != sorted(labels):
+        return None
+    coef = torch.as_tensor(clf.coef, dtype=torch.float32)
+    bias = torch.as_tensor(clf.intercept, dtype=torch.float32)
+    if coef.shape[0] == 1:  # binary: the classifier scores (0, z), z for its second label
+        coef = torch.cat([torch.zeros_like(coef), coef])
+        bias = torch.cat([torch.zeros_like(bias), bias])
+    order = [clf.labels.index(lab) for lab in labels]
+    return {"weight": coef[order].contiguous(), "bias": bias[order].contiguous()}
 
 
 def build_head(path: str, n_labels: int, dtype, trust_remote_code: bool = False):
@@ -134,7 +166,8 @@ def load(folder: Path, base_path: str | None = None, device: str = "cpu"):
     labels = meta["labels"]
     try:
         if meta["approach"] == "encoder":
-            model, tok = build_encoder(len(labels), path=str(folder))
+            model, tok = build_encoder(len(labels), path=str(folder),
+                                       normalize=bool(meta.get("normalize")))
             model.head.load_state_dict(load_file(str(folder / "head.safetensors")))
         else:
             if not base_path:

@@ -40,6 +40,20 @@ def test_steps_from_a_budget_and_a_measured_speed_hand_computed():
     assert plan.expected_s() == pytest.approx(30 + 204 + 18 + 40 + 8)
 
 
+def test_a_label_predictors_validation_and_speed_probe_fit_their_shares():
+    # 20 Newsgroups-like posts, 0.1 s a row forward: 5 evaluations + the start's in 5 minutes
+    # may take 15% = 45 s, 7.5 s each = 75 rows, below the floor of 100; in 20 minutes with 11
+    # passes 180 s / 1.1 s = 163 rows; short sentences at 2 ms a row: all 584 rows fit
+    assert bud.label_val_rows(300, 0.1, 6, 400) == 100
+    assert bud.label_val_rows(1200, 0.1, 11, 400) == 163
+    assert bud.label_val_rows(300, 0.002, 6, 584) == 584
+    assert bud.label_val_rows(300, 0.1, 6, 40) == 40  # never more than there are
+    # the probe times each batch twice within ~5% of the budget: 15 s / (2 x 6 s) -> the
+    # least, 2; 60 s / 12 s = 5; short steps: the most, 7
+    assert (bud.probe_batches(300, 6.0), bud.probe_batches(1200, 6.0),
+            bud.probe_batches(300, 0.4)) == (2, 5, 7)
+
+
 def test_measured_speed_is_kept_per_settings(ws):
     cfg = build_config("m", "d", "quick")
     sig = bud.signature(cfg, "cpu")

@@ -108,7 +108,7 @@ def test_quick_and_balanced_train_the_encoder_on_classification_by_evidence():
         assert cfg.approach_for("classification") == "encoder"
         assert cfg.approach_for("free_text") == "generate"
         tuned = cfg.for_task("classification")
-        assert tuned.approach == "encoder" and tuned.lr == 1e-4 and tuned.eval_rows == 2000
+        assert tuned.approach == "encoder" and tuned.lr == 3e-5 and tuned.eval_rows == 2000
         said = explain("auto", preset, "classification")
         assert "MiniLM" in said and EVIDENCE[(preset, "encoder")] in said
     assert build_config("m", "d", "thorough").approach_for("classification") == "generate"

@@ -115,20 +115,91 @@ def test_head_resumes_after_kill_9(tiny_ws, monkeypatch):
 
 
 @pytest.mark.slow
-def test_encoder_fine_tune_of_the_packaged_minilm(tiny_ws):
+def test_encoder_fine_tune_of_the_packaged_minilm(tiny_ws, monkeypatch):
+    """Warm-started from the dataset's classifier, killed (-9) after its first checkpoint and
+    resumed; a learning rate that wrecks the encoder (0.9) leaves every checkpoint below the
+    start, so the model kept is the starting one and answers, through the registry, exactly
+    what the classifier answers."""
+    from core.evals.variant import evaluate_variant
+    from core.models.seqcls import load
+    from core.prompts.variants import Variant
+
+    monkeypatch.setenv("LADDER_FINETUNE_STEP_DELAY_S", "0.25")
     cfg = build_config("tiny", "toy", None, {
-        **TINY, "approach": "encoder", "lr": 1e-4, "precision": "bf16"})
+        **TINY, "approach": "encoder", "lr": 0.9, "precision": "bf16"})
     run_id = service.start(tiny_ws, cfg).run_id
+    run_dir = jobs.get(tiny_ws, run_id).run_dir
+    wait_for(lambda: (run_dir / "checkpoints" / "checkpoint-4" / "trainer_state.json").exists()
+             and (jobs.read_status(run_dir).get("step") or 0) >= 6, timeout=180)
+    os.killpg(jobs.get(tiny_ws, run_id).pid, signal.SIGKILL)
+    wait_for(lambda: service.get_run(tiny_ws, run_id)["status"] == "failed", timeout=10)
+    monkeypatch.delenv("LADDER_FINETUNE_STEP_DELAY_S")
+    jobs.resume(tiny_ws, run_id)
     done = jobs.wait(tiny_ws, run_id, timeout_s=240)
     assert done.state == "succeeded", jobs.read_log_tail(done.run_dir)
+    assert done.result["final_step"] == 12
+    assert "resuming from checkpoint-" in jobs.read_log_tail(run_dir)
     spec = tiny_ws.registry.get(done.result["model_id"])
     assert spec.kind == "encoder" and spec.id.startswith("minilm-l6+")
     assert done.result["before"]["model_id"] == "toy-classifier"
-    from core.models.seqcls import load
-
+    warm = done.result["warm_start"]
+    assert warm["classifier"] == "toy-classifier" and warm["start_score"] > 0.5
+    assert warm["kept_start"] and done.result["best_metric"] < warm["start_score"]
+    assert "the model kept is the starting one" in jobs.read_log_tail(done.run_dir)
+    shown = ladder("finetune", "status", run_id)
+    assert "Started from toy-classifier's head" in shown.stdout, shown.stdout
+    assert "the model kept is the starting one" in shown.stdout
     model, tok, meta = load(done.run_dir / "model")
     assert meta["approach"] == "encoder" and meta["labels"] == ["no", "yes"]
+    assert meta["normalize"] and meta["warm_start"] == "toy-classifier"
     assert model.head.out_features == 2
+    rows = [{"row_id": i, "input": t, "target": y} for i, (t, y) in
+            enumerate(toy_frame(12, seed=5)[["text", "label"]].itertuples(index=False))]
+    answers = {m: [c["parsed"] for c in evaluate_variant(
+        tiny_ws, m, Variant(name="v", template="{input}"), rows, task="classification",
+        labels=["no", "yes"]).cells] for m in (spec.id, "toy-classifier")}
+    assert answers[spec.id] == answers["toy-classifier"]
+    assert done.result["changed"]["n_same"] == done.result["after"]["n"]
+
+
+def _topics(n: int, seed: int):
+    import random
+
+    words = {"animal": ["dog", "cat", "horse", "lion"], "food": ["bread", "cheese", "soup",
+             "apple"], "sport": ["football", "tennis", "rugby", "golf"]}
+    rng = random.Random(seed)
+    labels = [list(words)[i % 3] for i in range(n)]
+    return [f"today I thought about {rng.choice(words[y])} for a while" for y in labels], labels
+
+
+@pytest.mark.parametrize("n_labels", [2, 3])
+def test_a_warm_head_predicts_what_the_embedding_classifier_predicts(n_labels):
+    """The classifier's logistic regression as the head over the normalised mean-pooled
+    MiniLM: the encoder's step 0 scores every text as the classifier does (both label
+    orders of a binary classifier included)."""
+    import numpy as np
+
+    from core.embeddings import embed
+    from core.models import seqcls
+    from core.models.classifier import train
+
+    texts, labels = _topics(36, seed=1)
+    keep = [i for i, y in enumerate(labels) if y != "sport" or n_labels == 3]
+    texts, labels = [texts[i] for i in keep], [labels[i] for i in keep]
+    clf, _ = train(texts[:24], labels[:24])
+    new, _ = _topics(12, seed=2)
+    order = sorted(set(labels), reverse=True)  # the run's order need not be the classifier's
+    model, tok = seqcls.build_encoder(len(order), normalize=True)
+    model.head.load_state_dict(seqcls.head_from_linear(order, clf))
+    model.eval()
+    logits, _ = seqcls.predict_logits(model, tok, new, 256)
+    want = clf.scores(embed(new))
+    if n_labels == 2:  # the binary classifier's scores are (0, z): compare differences
+        want, got = want[:, 1] - want[:, 0], (logits[:, 0] - logits[:, 1]).numpy()
+    else:
+        got = logits.numpy()[:, [order.index(lab) for lab in clf.labels]]
+    assert np.allclose(got, want, atol=1e-3)
+    assert [order[i] for i in logits.argmax(1).tolist()] == clf.predict(embed(new))
 
 
 def test_a_classification_head_refuses_data_it_cannot_learn(tiny_ws):
