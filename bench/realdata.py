@@ -33,7 +33,7 @@ by `ladder data split`.
     python bench/realdata.py prepare --raw RAW_DIR --out DATA_DIR [--only finsent,news20]
     flock /tmp/ladder-heavy.lock python bench/realdata.py run --data DATA_DIR [--only trec,sms]
         [--presets quick,balanced] [--approaches encoder,head,generate] [--prompt-rows 300]
-        [--no-baselines] [--title "a bench/RESULTS.md section"]
+        [--no-baselines] [--classifier-first] [--title "a bench/RESULTS.md section"]
 """
 
 from __future__ import annotations
@@ -143,6 +143,27 @@ def classic(ws, name: str) -> dict:
             "ci": (lo, hi), "n": len(data.rows), "seconds": train_s}
 
 
+def product_classifier(ws, name: str) -> dict:
+    """The product's embedding classifier (`ladder models add --classifier`), trained before
+    the fine-tunes as an analyst does on the comparison page: the runs then find it (their
+    baseline and, for the encoder, their warm start) instead of training it in their budget."""
+    from core.embeddings import embed
+    from core.evals.rows import load_rows
+    from core.models.classifier import add_classifier
+
+    t0 = time.time()
+    add_classifier(ws, f"{name}-classifier", name)
+    secs = time.time() - t0
+    from core.models.classifier import load
+
+    clf = load(Path(ws.registry.get(f"{name}-classifier").source))[0]
+    data = load_rows(ws, name, "test")
+    pred = clf.predict(embed([r["input"] for r in data.rows]))
+    s, lo, hi = ci([p == r["target"] for p, r in zip(pred, data.rows, strict=True)])
+    return {"what": f"embedding classifier, the product's ({name}-classifier), trained first",
+            "score": s, "ci": (lo, hi), "n": len(data.rows), "seconds": secs}
+
+
 def finetune(ws, name: str, preset: str, approach: str = "generate") -> dict:
     from core.finetune import build_config
     from core.finetune.service import get_run, start
@@ -210,8 +231,8 @@ def table(name: str, rows: list[dict]) -> list[str]:
 
 def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: int | None,
         baselines: bool = True, approaches: tuple[str, ...] = ("generate",),
-        title: str = "Real-data accuracy (issue 12)", prompt_variants: tuple[str, ...] = ()
-        ) -> int:
+        title: str = "Real-data accuracy (issue 12)", prompt_variants: tuple[str, ...] = (),
+        classifier_first: bool = False) -> int:
     from core.workspace import open_workspace
 
     body = []
@@ -223,6 +244,9 @@ def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: 
         if baselines:
             rows += prompted(ws, name, prompt_rows, prompt_variants)
             rows.append(classic(ws, name))
+        if classifier_first:
+            rows.append(product_classifier(ws, name))
+            print(json.dumps(rows[-1], default=str), flush=True)
         for preset in presets:
             for approach in approaches:
                 rows.append(finetune(ws, name, preset, approach))
@@ -233,6 +257,7 @@ def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: 
                 f"`python bench/realdata.py run --data DATA --only {','.join(only)}`"
                 + f" --presets {','.join(presets)} --approaches {','.join(approaches)}"
                 + (" --no-baselines" if not baselines else "")
+                + (" --classifier-first" if classifier_first else "")
                 + (f" --prompt-variants '{','.join(prompt_variants)}'" if prompt_variants else "")
                 + ". Prompted variants on "
                 + (f"a seeded sample of {prompt_rows} test rows" if prompt_rows else
@@ -270,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
                          "the classifier take minutes and do not change with the fine-tuning)")
     pr.add_argument("--approaches", default="generate",
                     help="comma-separated fine-tuning approaches: generate, encoder, head")
+    pr.add_argument("--classifier-first", action="store_true",
+                    help="train the product's embedding classifier before the fine-tunes (as "
+                         "an analyst does): the runs start from it instead of training it "
+                         "inside their budget")
     pr.add_argument("--title", default="Real-data accuracy (issue 12)",
                     help="the bench/RESULTS.md section the table replaces")
     a = p.parse_args(argv)
@@ -281,7 +310,8 @@ def main(argv: list[str] | None = None) -> int:
         presets = tuple(x for x in presets if x != "balanced")
     return run(a.data, [x for x in a.only.split(",") if x], presets, a.prompt_rows,
                not a.no_baselines, tuple(x for x in a.approaches.split(",") if x), a.title,
-               tuple(x.strip() for x in a.prompt_variants.split(",") if x.strip()))
+               tuple(x.strip() for x in a.prompt_variants.split(",") if x.strip()),
+               a.classifier_first)
 
 
 if __name__ == "__main__":
