@@ -311,7 +311,7 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     sets = 2 if cfg.overfit_gap > 0 else 1
     score_n = min(cfg.eval_rows, len(examples["validation"])) * sets
     speed = bud.known_speed(ws, bud.signature(cfg, device, task=data.task))
-    notes = []
+    speed_known, notes = speed is not None, []
     if speed is None:
         rate = GPU_FLOPS if gpu else _peak_flops(torch.bfloat16 if bf16 else torch.float32)
         flop_tok = (6 if cfg.method == "full" else 4) * params
@@ -359,6 +359,11 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     else:
         steps, _ = bud.eval_schedule(cap, cfg.evaluations, fit=False)
     n_evals = cfg.evaluations if not cfg.eval_every else max(1, steps // cfg.eval_every)
+    seen = steps * rows_per_step / max(1, len(examples["train"]))
+    if cfg.approach == "encoder" and cfg.time_budget_min and speed_known and seen < 0.25:
+        notes.append(f"The budget buys about {seen:.2f} of an epoch of these rows: the encoder "
+                     "starts from the embedding classifier and will likely end level with it "
+                     "(a longer budget, e.g. Balanced, trains more of the data).")
     train_s, validate_s = steps * step_s, n_evals * eval_each if examples["validation"] else 0.0
     seconds = LOAD_S + train_s + validate_s + score_s + bud.SAVE_MARGIN_S
     wbytes = 2 if bf16 and cfg.method == "lora" else 4

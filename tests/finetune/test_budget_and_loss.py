@@ -193,3 +193,19 @@ def test_before_after_is_sampled_to_fit_a_quarter_of_the_budget(tiny_ws):
     assert len({r["row_id"] for r in rows}) == 100
     unbudgeted = build_config("tiny", "big", None, {**cfg, "max_steps": 4})
     assert plan_run(tiny_ws, unbudgeted).config.test_rows == 0  # a fixed run scores them all
+
+
+def test_an_encoder_budget_that_buys_a_fraction_of_an_epoch_says_so(tiny_ws):
+    add_dataset(tiny_ws, "big", toy_frame(400), val=0.1, test=0.5)
+    cfg = {k: v for k, v in TINY.items() if k not in ("max_steps", "max_seq_len")}
+    budgeted = build_config("tiny", "big", None, {**cfg, "approach": "encoder",
+                                                  "time_budget_min": 5})
+    sig = bud.signature(budgeted.for_task("classification"), "cpu", task="classification")
+    said = "of an epoch of these rows: the encoder starts from the embedding classifier"
+    # 2 s a token: 5 steps of 4 short rows fit in 5 minutes, an eighth of 160 rows
+    bud.record_speed(tiny_ws, sig, bud.Speed(2.0, 0.01, 1e-3))
+    plan = plan_run(tiny_ws, budgeted)
+    assert plan.estimate.examples < 0.25 * len(plan.data.train)
+    assert any(said in n for n in plan.estimate.notes), plan.estimate.notes
+    bud.record_speed(tiny_ws, sig, bud.Speed(1e-4, 0.01, 1e-5))  # fast: epochs fit
+    assert not any(said in n for n in plan_run(tiny_ws, budgeted).estimate.notes)
