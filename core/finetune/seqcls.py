@@ -16,9 +16,11 @@ the validation rows like a checkpoint and kept if no checkpoint beats it. Measur
 posts (20 Newsgroups) a random head after a few minutes of training is far below the
 classifier (bench/RESULTS.md), a warm one starts level with it.
 
-The validation score is accuracy on a fixed, seeded sample of the validation split
-(`eval_rows`), computed with the model in memory: a forward pass over those rows, which
-costs about what a validation-loss pass does, so monitoring stays a small share of the run.
+An evaluation is one forward pass over a fixed, seeded sample of the validation split
+(`eval_rows`): its logits give both the validation loss and the accuracy (the Trainer's
+`compute_metrics`). Under a time budget the sample is sized so that all evaluations take
+about 15% of it, and before/after is planned from rows timed one at a time, so monitoring
+stays a small share of the run on long inputs too.
 """
 
 from __future__ import annotations
@@ -299,7 +301,7 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     cut = lambda ex: token_batches(ex, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)  # noqa: E731
     train_b = cut(examples(tok, inputs_of(data.train), data.train.targets, index, max_len))
     val_ex = examples(tok, inputs_of(data.eval), data.eval.targets, index, max_len)
-    # one pass a evaluation gives loss and accuracy: on eval_rows rows (eval_sample if 0)
+    # one pass per evaluation gives loss and accuracy: on eval_rows rows (eval_sample if 0)
     n_val = min(len(val_ex), (cfg.eval_rows or cfg.eval_sample) or len(val_ex))
     train_cfg = cfg.model_copy(update={"method": "full" if approach == "encoder" else "lora"})
     deadline = plan = None
