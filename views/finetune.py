@@ -200,12 +200,12 @@ def run_panel(run_id: str, live: bool = False):
                                    "(RUN_DIR/merged)."):
             with st.spinner("Merging…"):
                 st.success(f"Saved to {service.export_merged(ws, run_id)}")
-    if rec.get("before") or rec.get("after"):
-        results(rec)
     from core.finetune.seqcls import warm_start_text
 
     if warm_start_text(rec):
         st.caption(warm_start_text(rec))
+    if rec.get("before") or rec.get("after"):
+        results(rec)
     if rec.get("wall_s"):
         st.plotly_chart(time_figure(rec), width="stretch", key=f"ft_time_{run_id}")
     with st.expander("Log"):
