@@ -179,10 +179,12 @@ CLASSIFICATION_APPROACH: dict[str, str] = {"quick": "encoder", "balanced": "enco
 # What differs for an approach under a preset: an encoder learns at full-fine-tune rates;
 # warm-started from the embedding classifier (the default), at 3e-5: on 20 Newsgroups in 5
 # minutes 1e-4 first pulled validation accuracy 7-8 points below the start and ended 1.2
-# points below the classifier on test, 3e-5 rose from the start and ended 2.0 above.
-# Its validation accuracy is cheap (a forward pass of MiniLM: about 1 s per 500 rows here),
-# so it reads the whole validation split (up to 2,000 rows): on 256 rows the checkpoint
-# chosen followed the sample's noise (finsent: best at half an epoch, 70.8% on test).
+# points below the classifier on test, 3e-5 rose from the start and ended 2.0 above (another
+# run: 0.4 below; a tenth of an epoch stays level with the classifier, bench/RESULTS.md).
+# Its validation accuracy is cheap on short texts (a forward pass of MiniLM: about 1 s per
+# 500 rows here), so it asks for the whole validation split (up to 2,000 rows): on 256 rows
+# the checkpoint chosen followed the sample's noise (finsent: best at half an epoch, 70.8% on
+# test). On long inputs a budgeted run reads fewer, to keep validation to 15% of the budget.
 # Early stopping is off in Quick (5 evaluations: two flat ones are noise, not a plateau);
 # the best checkpoint by validation accuracy is what is kept either way.
 _ENCODER = dict(lr=3e-5, scheduler="linear", warmup_ratio=0.06, weight_decay=0.01,
