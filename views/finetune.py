@@ -200,7 +200,7 @@ def run_panel(run_id: str, live: bool = False):
                                    "(RUN_DIR/merged)."):
             with st.spinner("Merging…"):
                 st.success(f"Saved to {service.export_merged(ws, run_id)}")
-    from core.finetune.seqcls import warm_start_text
+    from core.finetune.warm import warm_start_text
 
     if warm_start_text(rec):
         st.caption(warm_start_text(rec))

@@ -83,7 +83,7 @@ def _describe(rec: dict) -> str:
         lines.append(f"  alarm: {a['message']}")
     if rec.get("model_id"):
         lines.append(f"  model: {rec['model_id']}  adapter: {rec['adapter_path']}")
-    from core.finetune.seqcls import warm_start_text
+    from core.finetune.warm import warm_start_text
 
     if warm_start_text(rec):
         lines.append(f"  {warm_start_text(rec)}")

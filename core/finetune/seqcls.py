@@ -8,13 +8,8 @@ inference. The same machinery as every run drives them: the Trainer with checkpo
 each evaluation (so a killed run resumes), the run callback's live metrics, alarms and
 early stopping, and a time budget fitted from a step timed on this run's batches.
 
-An encoder starts, by default (`warm_start`), from the dataset's embedding classifier: its
-logistic regression over the same encoder's normalised mean-pooled vectors becomes the head,
-so step 0 predicts what the classifier predicts, and fine-tuning moves on from there (a
-linear probe, then fine-tuning: LP-FT, Kumar et al., 2022). The starting point is scored on
-the validation rows like a checkpoint and kept if no checkpoint beats it. Measured: on long
-posts (20 Newsgroups) a random head after a few minutes of training is far below the
-classifier (bench/RESULTS.md), a warm one starts level with it.
+An encoder starts, by default, from the dataset's embedding classifier (core.finetune.warm);
+the start is scored on the validation rows like a checkpoint and kept if none beats it.
 
 An evaluation is one forward pass over a fixed, seeded sample of the validation split
 (`eval_rows`): its logits give both the validation loss and the accuracy (the Trainer's
@@ -87,70 +82,6 @@ def check_labels(data, approach: str, dataset: str = "NAME") -> list[str]:
                 f"in train, so approach={approach} cannot predict them; move rows with those "
                 "labels into train (or drop them) and start again"]
     return []
-
-
-WARM_JSON, WARM_HEAD = "warm_start.json", "warm_start.safetensors"
-
-
-def warm_start(ws, cfg: FinetuneConfig, run_dir, labels: list[str], log) -> dict | None:
-    """The encoder's starting head from the dataset version's embedding classifier, or None
-    (`warm_start` off, no classifier, other labels). The choice and the head are written to
-    the run folder at the first start, so a resumed run builds the same model."""
-    from pathlib import Path
-
-    from safetensors.torch import load_file
-
-    from core.finetune.head_to_head import find_classifier
-    from core.models import seqcls
-    from core.models.classifier import load as load_classifier
-
-    saved = Path(run_dir) / WARM_JSON
-    if saved.exists():
-        return {**json.loads(saved.read_text()), "head": load_file(str(saved.with_name(WARM_HEAD)))}
-    if not cfg.warm_start:
-        return None
-    clf_id = find_classifier(ws, cfg.dataset, cfg.dataset_hash)
-    if clf_id is None:
-        log("no embedding classifier of this dataset version: the head starts at random "
-            "(add one, or keep before/after on, to start from it)")
-        return None
-    clf = load_classifier(Path(ws.registry.get(clf_id).source))[0]
-    head = seqcls.head_from_linear(labels, clf)
-    if head is None:
-        log(f"{clf_id} was trained on other labels than this run's: the head starts at random")
-        return None
-    return {"classifier": clf_id, "head": head, "start_score": None}
-
-
-def warm_start_text(rec: dict) -> str | None:
-    """One sentence on a finished encoder run's warm start (the run page, `finetune status`).
-
-    >>> warm_start_text({"warm_start": {"classifier": "c", "start_score": 0.8,
-    ...                  "kept_start": False}, "best_metric": 0.85})
-    "Started from c's head (validation accuracy 80.0% before training); kept the best checkpoint (85.0%)."
-    """
-    warm = rec.get("warm_start") or {}
-    if not warm.get("classifier"):
-        return None
-    start, best = warm.get("start_score"), rec.get("best_metric")
-    said = f"Started from {warm['classifier']}'s head" + (
-        f" (validation accuracy {start:.1%} before training)" if start is not None else "")
-    if warm.get("kept_start"):
-        return said + (f"; no checkpoint beat it (best {best:.1%}), so the model kept is the "
-                       "starting one: it answers as the classifier does." if best is not None
-                       else "; the model kept is the starting one.")
-    return said + (f"; kept the best checkpoint ({best:.1%})." if best is not None else ".")
-
-
-def keep_warm_start(run_dir, warm: dict, is_main: bool) -> None:
-    from pathlib import Path
-
-    from safetensors.torch import save_file
-
-    if is_main:
-        save_file(warm["head"], str(Path(run_dir) / WARM_HEAD))
-        (Path(run_dir) / WARM_JSON).write_text(json.dumps(
-            {k: v for k, v in warm.items() if k != "head"}))
 
 
 def build(cfg: FinetuneConfig, approach: str, labels: list[str], device: str,
@@ -279,6 +210,7 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     from core.finetune.callbacks import RunCallback
     from core.finetune.train import resume_point, training_args
     from core.finetune.trainer import LadderTrainer
+    from core.finetune.warm import keep_warm_start, warm_start
     from core.models import seqcls
 
     problems = check_labels(data, approach, cfg.dataset)
