@@ -96,18 +96,25 @@ def test_head_trains_predicts_registers_and_is_compared_with_the_classifier(tiny
     assert res.summary["n"] == 8 and all(c["parsed"] in ("yes", "no") for c in res.cells)
 
 
-def test_head_resumes_after_kill_9(tiny_ws, monkeypatch):
+def killed_and_resumed(ws, cfg, monkeypatch, timeout: float):
+    """Start a run, kill -9 it once checkpoint-4 is written and step 6 passed, resume it;
+    the finished job."""
     monkeypatch.setenv("LADDER_FINETUNE_STEP_DELAY_S", "0.25")
-    cfg = build_config("tiny", "toy", None, {**HEAD, "before_after": False})
-    run_id = service.start(tiny_ws, cfg).run_id
-    run_dir = jobs.get(tiny_ws, run_id).run_dir
+    run_id = service.start(ws, cfg).run_id
+    run_dir = jobs.get(ws, run_id).run_dir
     wait_for(lambda: (run_dir / "checkpoints" / "checkpoint-4" / "trainer_state.json").exists()
-             and (jobs.read_status(run_dir).get("step") or 0) >= 6, timeout=120)
-    os.killpg(jobs.get(tiny_ws, run_id).pid, signal.SIGKILL)
-    wait_for(lambda: service.get_run(tiny_ws, run_id)["status"] == "failed", timeout=10)
+             and (jobs.read_status(run_dir).get("step") or 0) >= 6, timeout=timeout)
+    os.killpg(jobs.get(ws, run_id).pid, signal.SIGKILL)
+    wait_for(lambda: service.get_run(ws, run_id)["status"] == "failed", timeout=10)
     monkeypatch.delenv("LADDER_FINETUNE_STEP_DELAY_S")
-    jobs.resume(tiny_ws, run_id)
-    done = jobs.wait(tiny_ws, run_id, timeout_s=180)
+    jobs.resume(ws, run_id)
+    return jobs.wait(ws, run_id, timeout_s=timeout + 60)
+
+
+def test_head_resumes_after_kill_9(tiny_ws, monkeypatch):
+    done = killed_and_resumed(tiny_ws, build_config("tiny", "toy", None, {
+        **HEAD, "before_after": False}), monkeypatch, timeout=120)
+    run_dir = done.run_dir
     assert done.state == "succeeded", jobs.read_log_tail(run_dir)
     assert done.result["final_step"] == 12 and "resuming from checkpoint-" in \
         jobs.read_log_tail(run_dir)
@@ -124,19 +131,10 @@ def test_encoder_fine_tune_of_the_packaged_minilm(tiny_ws, monkeypatch):
     from core.models.seqcls import load
     from core.prompts.variants import Variant
 
-    monkeypatch.setenv("LADDER_FINETUNE_STEP_DELAY_S", "0.25")
-    cfg = build_config("tiny", "toy", None, {
-        **TINY, "approach": "encoder", "lr": 0.9, "precision": "bf16"})
-    run_id = service.start(tiny_ws, cfg).run_id
-    run_dir = jobs.get(tiny_ws, run_id).run_dir
-    wait_for(lambda: (run_dir / "checkpoints" / "checkpoint-4" / "trainer_state.json").exists()
-             and (jobs.read_status(run_dir).get("step") or 0) >= 6, timeout=180)
-    os.killpg(jobs.get(tiny_ws, run_id).pid, signal.SIGKILL)
-    wait_for(lambda: service.get_run(tiny_ws, run_id)["status"] == "failed", timeout=10)
-    monkeypatch.delenv("LADDER_FINETUNE_STEP_DELAY_S")
-    jobs.resume(tiny_ws, run_id)
-    done = jobs.wait(tiny_ws, run_id, timeout_s=240)
-    assert done.state == "succeeded", jobs.read_log_tail(done.run_dir)
+    done = killed_and_resumed(tiny_ws, build_config("tiny", "toy", None, {
+        **TINY, "approach": "encoder", "lr": 0.9, "precision": "bf16"}), monkeypatch, 180)
+    run_dir, run_id = done.run_dir, done.id
+    assert done.state == "succeeded", jobs.read_log_tail(run_dir)
     assert done.result["final_step"] == 12
     assert "resuming from checkpoint-" in jobs.read_log_tail(run_dir)
     spec = tiny_ws.registry.get(done.result["model_id"])
