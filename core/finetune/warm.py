@@ -14,6 +14,7 @@ not 1e-4) than a random head needs (core.finetune.config).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from core.finetune.config import FinetuneConfig
 
@@ -24,8 +25,6 @@ def warm_start(ws, cfg: FinetuneConfig, run_dir, labels: list[str], log) -> dict
     """The encoder's starting head from the dataset version's embedding classifier, or None
     (`warm_start` off, no classifier, other labels). The choice and the head are written to
     the run folder at the first start, so a resumed run builds the same model."""
-    from pathlib import Path
-
     from safetensors.torch import load_file
 
     from core.finetune.head_to_head import find_classifier
@@ -71,8 +70,7 @@ def warm_start_text(rec: dict) -> str | None:
 
 
 def keep_warm_start(run_dir, warm: dict, is_main: bool) -> None:
-    from pathlib import Path
-
+    """Write the choice, its start score and the head into the run folder (rank 0)."""
     from safetensors.torch import save_file
 
     if is_main:
