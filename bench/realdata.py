@@ -149,14 +149,12 @@ def product_classifier(ws, name: str) -> dict:
     baseline and, for the encoder, their warm start) instead of training it in their budget."""
     from core.embeddings import embed
     from core.evals.rows import load_rows
-    from core.models.classifier import add_classifier
+    from core.models.classifier import add_classifier, load
 
     t0 = time.time()
-    add_classifier(ws, f"{name}-classifier", name)
+    spec, _ = add_classifier(ws, f"{name}-classifier", name)
     secs = time.time() - t0
-    from core.models.classifier import load
-
-    clf = load(Path(ws.registry.get(f"{name}-classifier").source))[0]
+    clf = load(Path(spec.source))[0]
     data = load_rows(ws, name, "test")
     pred = clf.predict(embed([r["input"] for r in data.rows]))
     s, lo, hi = ci([p == r["target"] for p, r in zip(pred, data.rows, strict=True)])

@@ -290,6 +290,7 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     from core.finetune import budget as bud
     from core.finetune.data import TrainCollator, sample_indices, token_batches
     from core.finetune.prepare import test_rows
+    from core.finetune.seqcls import val_rows_asked
     from core.hardware import native_bf16
 
     gpu = torch.cuda.is_available()
@@ -345,7 +346,7 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     if cfg.approach in ("encoder", "head") and examples["validation"]:  # as seqcls plans it
         val = examples["validation"]
         row_s = speed.eval_s_per_token * sum(len(e["input_ids"]) for e in val) / len(val)
-        n_val = min(len(val), (cfg.eval_rows or cfg.eval_sample) or len(val))
+        n_val = val_rows_asked(cfg, len(val))
         eval_each = row_s * (bud.label_val_rows(cfg.time_budget_min * 60, row_s,
                                                 cfg.evaluations + 1, n_val) if budgeted else n_val)
     score_s = 2 * test_n * speed.score_s_per_row if cfg.before_after else 0.0

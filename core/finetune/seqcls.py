@@ -154,6 +154,12 @@ def accuracy(model, collator, batches: list[list[dict]], device: str) -> float |
     return right / max(1, total)
 
 
+def val_rows_asked(cfg: FinetuneConfig, available: int) -> int:
+    """Validation rows a label predictor's evaluation reads before a budget trims them: one
+    pass gives loss and accuracy, on `eval_rows` rows (`eval_sample` when 0; all when both 0)."""
+    return min(available, (cfg.eval_rows or cfg.eval_sample) or available)
+
+
 def accuracy_metric(p) -> dict:
     """The Trainer's `compute_metrics`: accuracy from the logits of the evaluation pass that
     also gives the validation loss (one forward pass over the validation rows, not two)."""
@@ -233,8 +239,7 @@ def run_seqcls(ctx, ws, cfg: FinetuneConfig, data, approach: str, device: str,
     cut = lambda ex: token_batches(ex, cfg.tokens_per_batch, cfg.batch_size, cfg.seed)  # noqa: E731
     train_b = cut(examples(tok, inputs_of(data.train), data.train.targets, index, max_len))
     val_ex = examples(tok, inputs_of(data.eval), data.eval.targets, index, max_len)
-    # one pass per evaluation gives loss and accuracy: on eval_rows rows (eval_sample if 0)
-    n_val = min(len(val_ex), (cfg.eval_rows or cfg.eval_sample) or len(val_ex))
+    n_val = val_rows_asked(cfg, len(val_ex))
     train_cfg = cfg.model_copy(update={"method": "full" if approach == "encoder" else "lora"})
     deadline = plan = None
     if cfg.time_budget_min and not cfg.max_steps:
