@@ -188,7 +188,8 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
     else:
         path = materialize(spec, ws.settings.model_cache, progress)
     tok, config = _tokenizer_and_config(path, spec.trust_remote_code)
-    params, trainable = (encoder_params(config) if approach == "encoder"
+    frozen = cfg.for_task(data.task).freeze_layers  # the approach's own setting under a preset
+    params, trainable = (encoder_params(config, frozen) if approach == "encoder"
                          else count_params(config, cfg))
     if params < TINY_PARAMS and os.environ.get("LADDER_ALLOW_TINY") != "1":
         raise FinetuneError(f"'{spec.id}' has only {params:,} parameters: a test model, too small "
@@ -363,7 +364,7 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     seen = steps * rows_per_step / max(1, len(examples["train"]))
     if cfg.approach == "encoder" and cfg.time_budget_min and speed_known and seen < 0.25:
         notes.append(f"The budget buys about {seen:.2f} of an epoch of these rows: the encoder "
-                     "starts from the embedding classifier and will likely end level with it "
+                     "starts from the embedding classifier and will likely end close to it "
                      "(a longer budget, e.g. Balanced, trains more of the data).")
     train_s, validate_s = steps * step_s, n_evals * eval_each if examples["validation"] else 0.0
     seconds = LOAD_S + train_s + validate_s + score_s + bud.SAVE_MARGIN_S

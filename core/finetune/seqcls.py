@@ -44,18 +44,21 @@ def label_examples(tok, rows, approach: str) -> list[dict]:
     return [{"input_ids": x, "prompt_len": len(x)} for x in ids]
 
 
-def encoder_params(model_config) -> tuple[int, int]:
-    """(parameters, trained parameters) of the encoder: all of them train."""
+def encoder_params(model_config, freeze_layers: int = 0) -> tuple[int, int]:
+    """(parameters, trained parameters) of the encoder: all of them train, but for the
+    embeddings and the lowest `freeze_layers` layers when that is set."""
     import torch
 
     with loading():
         from transformers import AutoModel
 
-
         with torch.device("meta"):
             model = AutoModel.from_config(model_config)
     total = sum(p.numel() for p in model.parameters())
-    return total, total
+    if not freeze_layers:
+        return total, total
+    frozen = [model.embeddings, *model.encoder.layer[:freeze_layers]]
+    return total, total - sum(p.numel() for m in frozen for p in m.parameters())
 
 
 def check_labels(data, approach: str, dataset: str = "NAME") -> list[str]:
@@ -92,6 +95,11 @@ def build(cfg: FinetuneConfig, approach: str, labels: list[str], device: str,
 
     if approach == "encoder":
         model, tok = seqcls.build_encoder(len(labels))
+        if cfg.freeze_layers:  # the embeddings and the lowest layers keep their weights
+            bert = model.encoder
+            frozen = [bert.embeddings, *bert.encoder.layer[:cfg.freeze_layers]]
+            for p in (p for m in frozen for p in m.parameters()):
+                p.requires_grad_(False)
         return model.to(device), tok, ENCODER_MAX_LEN
     dtype, _ = resolve_dtype(cfg, device)
     model, tok = seqcls.build_head(base_path, len(labels), dtype, trust_remote_code)

@@ -226,3 +226,28 @@ def test_a_classification_head_refuses_data_it_cannot_learn(tiny_ws):
             service.start(tiny_ws, build_config("tiny", data, None, {**HEAD}))
     assert {s.id for s in tiny_ws.registry.list()} == before
     assert not service.list_runs(tiny_ws)
+
+
+def test_freeze_layers_keeps_the_embeddings_and_the_lowest_layers_out_of_training():
+    """`freeze_layers=3`: backward stops above the third of MiniLM's six layers, so the
+    embeddings and layers 0-2 get no gradient (the optimizer skips them) and cost no backward
+    time; layers 3-5 and the head learn."""
+    import torch
+
+    from core.finetune.seqcls import build, encoder_params
+
+    cfg = build_config("m", "d", None, {"approach": "encoder", "freeze_layers": 3})
+    model, tok, _ = build(cfg, "encoder", ["a", "b"], "cpu", None)
+    batch = tok(["a short text", "another one, longer than the first"], return_tensors="pt",
+                padding=True)
+    model(**batch, labels=torch.tensor([0, 1])).loss.backward()
+    bert = model.encoder
+    assert all(p.grad is None and not p.requires_grad for p in bert.embeddings.parameters())
+    for i, layer in enumerate(bert.encoder.layer):
+        grads = [p.grad for p in layer.parameters()]
+        assert all(g is None for g in grads) if i < 3 else all(g is not None for g in grads), i
+    assert model.head.weight.grad is not None
+    total, trained = encoder_params(bert.config, 3)
+    assert trained == sum(p.numel() for p in model.parameters() if p.requires_grad) - sum(
+        p.numel() for p in model.head.parameters())
+    assert total == sum(p.numel() for p in bert.parameters()) > trained
