@@ -229,7 +229,7 @@ def table(name: str, rows: list[dict]) -> list[str]:
 
 def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: int | None,
         baselines: bool = True, approaches: tuple[str, ...] = ("generate",),
-        title: str = "Real-data accuracy (issue 12)", prompt_variants: tuple[str, ...] = (),
+        title: str | None = None, prompt_variants: tuple[str, ...] = (),
         classifier_first: bool = False) -> int:
     from core.workspace import open_workspace
 
@@ -263,9 +263,10 @@ def run(data_dir: Path, only: list[str], presets: tuple[str, ...], prompt_rows: 
                 f"{os.getloadavg()[0]:.2f} (2 cores).")
     text = "\n".join(body)
     print(text)
-    from bench._results import write_section
+    if title:  # only when asked: a subset run once replaced the whole table
+        from bench._results import write_section
 
-    write_section(title, text)
+        write_section(title, text)
     return 0
 
 
@@ -297,8 +298,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="train the product's embedding classifier before the fine-tunes (as "
                          "an analyst does): the runs start from it instead of training it "
                          "inside their budget")
-    pr.add_argument("--title", default="Real-data accuracy (issue 12)",
-                    help="the bench/RESULTS.md section the table replaces")
+    pr.add_argument("--title", default=None,
+                    help="the bench/RESULTS.md section the table replaces (none: printed only; "
+                         "the first table is 'Real-data accuracy (issue 12)')")
     a = p.parse_args(argv)
     if a.cmd == "prepare":
         prepare(a.raw, a.out, [x for x in a.only.split(",") if x] if a.only else None)
