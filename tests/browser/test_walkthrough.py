@@ -9,6 +9,7 @@ minutes on two cores. Every step leaves a screenshot in test-artifacts/walkthrou
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -176,10 +177,20 @@ def test_whole_ladder_walkthrough(walk_server, browser, ws):
     # 5. Fine-tuning: a Quick run on the tiny model, watched to the end
     goto(page, f"{url}/finetune", "New run")
     choose(page, "ft_model", "tiny")
+    # the Quick preset, its budget cut to one minute in Advanced (keeps the suite short)
+    page.get_by_text("Advanced: every setting").click()
+    budget = page.get_by_role("spinbutton", name="time_budget_min", exact=True)
+    budget.fill("1")
+    budget.press("Enter")
+    settle(page)
     page.get_by_role("button", name="Start run").click()
     flash = page.get_by_text(re.compile(r"Queued run \S+\."))
     flash.wait_for(timeout=LONG)
     run_id = re.search(r"Queued run (\S+)\.", flash.inner_text()).group(1)
+    from core import jobs
+
+    config = json.loads((jobs.get(ws, run_id).run_dir / "config.json").read_text())
+    assert (config["preset"], config["time_budget_min"]) == ("quick", 1)
     shot("finetune-started")
     tab(page, "Runs")
     page.get_by_text(re.compile(r"step \d+ of \d+")).first.wait_for(timeout=LONG)
