@@ -1,5 +1,9 @@
 """GGUF export: tiny Llama and Gemma 3 models written and read back by transformers' GGUF
-loader (which undoes llama.cpp's conventions), the Modelfile, and the CLI's refusals."""
+loader (which undoes llama.cpp's conventions), the Modelfile, and the CLI's refusals.
+
+The tiny models take their tokenizer from a cut-down copy of the packaged file (its first
+SMALL_VOCAB tokens, no tensors): write_gguf reads only the metadata of its source, and every
+read of a file with Gemma's 262,144 tokens costs about 30 s here (three per round trip)."""
 
 from __future__ import annotations
 
@@ -16,7 +20,44 @@ from tests.evals.conftest import tiny_model  # noqa: F401  (fixture)
 
 SCRATCH = MODEL_CACHE / "_gguf"  # an assembled Gemma file is shared with the other tests
 
-SMOLLM2_VOCAB = 49152
+SMALL_VOCAB = 4096  # holds the special tokens of both families (Gemma's turn markers: 105, 106)
+_SOURCES: dict[str, object] = {}
+
+
+def _small_source(model_id: str):
+    """The packaged GGUF's metadata with the vocabulary cut to SMALL_VOCAB, written once."""
+    if model_id in _SOURCES:
+        return _SOURCES[model_id]
+    import gguf
+
+    reader = gguf.GGUFReader(str(locate_gguf(model_id, SCRATCH)))
+    arch = reader.fields["general.architecture"].contents()
+    out = SCRATCH / f"small-{model_id}.gguf"
+    writer = gguf.GGUFWriter(str(out), arch)
+    kept: set[str] = set()
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        vtype = field.types[0]
+        if vtype != gguf.GGUFValueType.ARRAY:
+            value = SMALL_VOCAB if key == f"{arch}.vocab_size" else field.contents()
+            writer.add_key_value(key, value, vtype)
+            continue
+        value = list(field.contents())
+        if key.startswith("tokenizer.ggml.") and key != "tokenizer.ggml.merges":
+            value = value[:SMALL_VOCAB]
+            if key == "tokenizer.ggml.tokens":
+                kept = set(value)
+        elif key == "tokenizer.ggml.merges":  # read after the tokens in both files
+            value = [m for m in value if m.replace(" ", "") in kept
+                     and all(part in kept for part in m.split(" "))]
+        writer.add_key_value(key, value, vtype, sub_type=field.types[-1])
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    _SOURCES[model_id] = out
+    return out
 
 
 def _read_back(folder, name):
@@ -31,33 +72,34 @@ def _logits(model, ids):
         return model(torch.tensor([ids])).logits[0]
 
 
-def _tiny_llama_on_smollm2_vocab(seed=0):
+def _tiny_llama(seed=0):
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
     return LlamaForCausalLM(LlamaConfig(
-        vocab_size=SMOLLM2_VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        vocab_size=SMALL_VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
         tie_word_embeddings=False)).eval()
 
 
 @pytest.mark.parametrize("quant,atol", [("f16", 2e-3), ("q8_0", 5e-2)])
 def test_a_llama_round_trips_through_gguf(tmp_path, quant, atol):
-    src = locate_gguf("smollm2-135m-instruct", SCRATCH)
-    model = _tiny_llama_on_smollm2_vocab()
+    src = _small_source("smollm2-135m-instruct")
+    model = _tiny_llama()
     out = write_gguf(model, src, tmp_path / "out", quant, "tiny+run")
     assert out.path.name == f"tiny-run.{quant}.gguf" and out.size_bytes > 0
     back = _read_back(tmp_path / "out", out.path.name)
-    ids = [1, 400, 2000, 31, 7, 999, 12000, 5]
+    ids = [1, 400, 2000, 31, 7, 999, 4000, 5]
     a, b = _logits(model, ids), _logits(back, ids)
     # a wrong q/k layout (llama.cpp's rotary order) would move these far apart
     assert torch.allclose(a, b, atol=atol), float((a - b).abs().max())
-    assert (a.argmax(-1) == b.argmax(-1)).all()
+    if quant == "f16":  # Q8_0's error can swap a random model's near-tied top tokens
+        assert (a.argmax(-1) == b.argmax(-1)).all()
     # the tokenizer and chat template came from the source file
     from gguf import GGUFReader
 
     fields = GGUFReader(str(out.path)).fields
-    assert len(fields["tokenizer.ggml.tokens"].data) == SMOLLM2_VOCAB
+    assert len(fields["tokenizer.ggml.tokens"].data) == SMALL_VOCAB
     assert fields["general.name"].contents() == "tiny+run"
     assert fields["llama.embedding_length"].contents() == 64  # from the model, not the source
     modelfile = out.modelfile.read_text()
@@ -69,8 +111,8 @@ def test_q4_0_is_smaller_and_keeps_embeddings_at_8_bits(tmp_path):
     from gguf import GGMLQuantizationType as T
     from gguf import GGUFReader
 
-    src = locate_gguf("smollm2-135m-instruct", SCRATCH)
-    model = _tiny_llama_on_smollm2_vocab()
+    src = _small_source("smollm2-135m-instruct")
+    model = _tiny_llama()
     q8 = write_gguf(model, src, tmp_path / "a", "q8_0", "m")
     q4 = write_gguf(model, src, tmp_path / "b", "q4_0", "m")
     assert q4.size_bytes < q8.size_bytes
@@ -83,10 +125,10 @@ def test_q4_0_is_smaller_and_keeps_embeddings_at_8_bits(tmp_path):
 def test_a_gemma3_round_trips_through_gguf(tmp_path):
     from transformers import Gemma3ForCausalLM, Gemma3TextConfig
 
-    src = locate_gguf("gemma3-270m", SCRATCH)
+    src = _small_source("gemma3-270m")
     torch.manual_seed(0)
     model = Gemma3ForCausalLM(Gemma3TextConfig(
-        vocab_size=262144, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        vocab_size=SMALL_VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
         num_attention_heads=2, num_key_value_heads=1, head_dim=32, max_position_embeddings=256,
         sliding_window=16)).eval()
     with torch.no_grad():  # norms away from zero, so the 1 + w convention is tested
@@ -95,7 +137,7 @@ def test_a_gemma3_round_trips_through_gguf(tmp_path):
                 p.uniform_(-0.5, 0.5)
     out = write_gguf(model, src, tmp_path / "out", "f16", "tiny-gemma")
     back = _read_back(tmp_path / "out", out.path.name)
-    ids = [2, 100, 5000, 70000, 9, 42]
+    ids = [2, 100, 3000, 4000, 9, 42]
     a, b = _logits(model, ids), _logits(back, ids)
     assert torch.allclose(a, b, atol=5e-3), float((a - b).abs().max())
     assert "<start_of_turn>model" in out.modelfile.read_text()
