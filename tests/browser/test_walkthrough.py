@@ -177,11 +177,11 @@ def test_whole_ladder_walkthrough(walk_server, browser, ws):
     # 5. Fine-tuning: a Quick run on the tiny model, watched to the end
     goto(page, f"{url}/finetune", "New run")
     choose(page, "ft_model", "tiny")
-    # the Quick preset, its budget cut to one minute in Advanced (keeps the suite short)
+    # the Quick preset, cut to 10 steps in Advanced (its 5-minute budget would dominate the suite)
     page.get_by_text("Advanced: every setting").click()
-    budget = page.get_by_role("spinbutton", name="time_budget_min", exact=True)
-    budget.fill("1")
-    budget.press("Enter")
+    steps = page.get_by_role("spinbutton", name="max_steps", exact=True)
+    steps.fill("10")
+    steps.press("Enter")
     settle(page)
     page.get_by_role("button", name="Start run").click()
     flash = page.get_by_text(re.compile(r"Queued run \S+\."))
@@ -190,7 +190,7 @@ def test_whole_ladder_walkthrough(walk_server, browser, ws):
     from core import jobs
 
     config = json.loads((jobs.get(ws, run_id).run_dir / "config.json").read_text())
-    assert (config["preset"], config["time_budget_min"]) == ("quick", 1)
+    assert (config["preset"], config["max_steps"]) == ("quick", 10)
     shot("finetune-started")
     tab(page, "Runs")
     page.get_by_text(re.compile(r"step \d+ of \d+")).first.wait_for(timeout=LONG)
