@@ -32,6 +32,7 @@ def _small_source(model_id: str):
 
     reader = gguf.GGUFReader(str(locate_gguf(model_id, SCRATCH)))
     arch = reader.fields["general.architecture"].contents()
+    SCRATCH.mkdir(parents=True, exist_ok=True)  # SmolLM2 needs no assembling: not made yet
     out = SCRATCH / f"small-{model_id}.gguf"
     writer = gguf.GGUFWriter(str(out), arch)
     kept: set[str] = set()
