@@ -338,7 +338,7 @@ def runs_tab(runs):
         st.info("No runs yet: start one in the New run tab.")
         return
     table = pd.DataFrame([{
-        "run": r["run_id"], "status": r["status"], "base": r["base_model"],
+        "run": r["run_id"], "status": r["status"], "trains": r["trained_model"],
         "data": r["dataset"], "step": f"{r['step'] or 0}/{r['max_steps'] or '?'}",
         "before": _score(r.get("before")), "after": _score(r.get("after")),
     } for r in runs])

@@ -61,7 +61,7 @@ def _public(rec: dict) -> dict:
     keys = ("run_id", "status", "pid", "phase", "step", "max_steps", "eta_s", "error",
             "adapter_path", "model_id", "before", "after", "flipped", "p_value", "alarms",
             "scorer", "scorer_why", "comparison", "changed", "samples", "head_to_head", "base_model",
-            "dataset", "run_dir", "warm_start")
+            "trained_model", "dataset", "run_dir", "warm_start")
     return {k: rec.get(k) for k in keys}
 
 
@@ -163,11 +163,11 @@ def cmd_list(args) -> int:
 
     ws = _ws()
     runs = service.list_runs(ws)
-    lines = [f"{'run':<22} {'status':<13} {'base':<24} {'data':<18} {'before':<7} after"]
+    lines = [f"{'run':<22} {'status':<13} {'trains':<24} {'data':<18} {'before':<7} after"]
     for r in runs:
         b = (r.get("before") or {}).get("score")
         a = (r.get("after") or {}).get("score")
-        lines.append(f"{r['run_id']:<22} {r['status']:<13} {str(r['base_model']):<24} "
+        lines.append(f"{r['run_id']:<22} {r['status']:<13} {str(r['trained_model']):<24} "
                      f"{str(r['dataset']):<18} {'-' if b is None else f'{b:.3f}':<7} "
                      f"{'-' if a is None else f'{a:.3f}'}")
     if not runs:

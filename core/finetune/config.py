@@ -193,6 +193,19 @@ CLASSIFICATION_APPROACH: dict[str, str] = {"quick": "encoder", "balanced": "enco
 # layers"). Balanced, which sees more of the data, trains all of them.
 # Early stopping is off in Quick (5 evaluations: two flat ones are noise, not a plateau);
 # the best checkpoint by validation accuracy is what is kept either way.
+ENCODER_BASE = "minilm-l6"  # the packaged sentence encoder that approach=encoder fine-tunes
+
+
+def trained_model(base_model: str, approach: str) -> str:
+    """The registered model whose weights a run trains: the packaged sentence encoder for
+    `approach=encoder` (the base model is not used), the base model otherwise.
+
+    >>> trained_model("smollm2-135m-instruct", "encoder"), trained_model("m", "head")
+    ('minilm-l6', 'm')
+    """
+    return ENCODER_BASE if approach == "encoder" else base_model
+
+
 _ENCODER = dict(lr=3e-5, scheduler="linear", warmup_ratio=0.06, weight_decay=0.01,
                 tokens_per_batch=4096, batch_size=32, eval_sample=256, eval_rows=2000,
                 overfit_gap=0.0)

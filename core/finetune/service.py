@@ -18,7 +18,7 @@ import shlex
 from dataclasses import asdict, dataclass
 
 from core import jobs
-from core.finetune.config import FinetuneConfig
+from core.finetune.config import FinetuneConfig, trained_model
 from core.finetune.plan import Plan, plan_run
 from core.jobs.files import read_json, read_metrics
 
@@ -43,7 +43,7 @@ def start(ws, cfg: FinetuneConfig, progress=None) -> Started:
     under a multi-process launcher; unset, it is one plain process.
     """
     plan = plan_run(ws, cfg, progress)
-    label = f"{cfg.base_model} on {cfg.dataset} v{plan.config.dataset_version}"
+    label = f"{trained_model(cfg.base_model, plan.config.approach)} on {cfg.dataset} v{plan.config.dataset_version}"
     launcher = shlex.split(os.environ.get("LADDER_FINETUNE_LAUNCH", "")) or None
     run_id = jobs.submit(ws, KIND, MODULE, plan.config.model_dump(mode="json"), label=label,
                          prefix="ft", launcher=launcher)
@@ -71,6 +71,7 @@ def run_record(ws, job) -> dict:
         "graded": res.get("graded"), "head_to_head": res.get("head_to_head"),
         "best_checkpoint": res.get("best_checkpoint"), "best_metric": res.get("best_metric"),
         "warm_start": res.get("warm_start"), "final_step": res.get("final_step"), "base_model": cfg.get("base_model"),
+        "trained_model": trained_model(cfg.get("base_model"), cfg.get("approach")),
         "dataset": cfg.get("dataset"), "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at,
         "run_dir": str(job.run_dir), "config": cfg,

@@ -19,7 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-from core.finetune.config import FinetuneConfig, FinetuneError
+from core.finetune.config import FinetuneConfig, FinetuneError, trained_model
 from core.finetune.metric import resolve
 from core.finetune.prepare import engine_rows, test_rows
 from core.jobs.worker import JobContext, run_job
@@ -43,7 +43,7 @@ def register(ws, base_spec, run_id: str, path: str, method: str,
     fine-tuned encoder classifier (encoder), or an LLM classification head (head)."""
     from core.models.registry import build_spec
 
-    base_id = "minilm-l6" if approach == "encoder" else base_spec.id
+    base_id = trained_model(base_spec.id, approach)
     model_id = model_id_for(base_id, run_id)
     if ws.registry.exists(model_id):
         return model_id

@@ -147,6 +147,11 @@ def test_encoder_fine_tune_of_the_packaged_minilm(tiny_ws, monkeypatch):
     shown = ladder("finetune", "status", run_id)
     assert "Started from toy-classifier's head" in shown.stdout, shown.stdout
     assert "the model kept is the starting one" in shown.stdout
+    rec = service.get_run(tiny_ws, run_id)  # the run trains MiniLM, whatever base was picked
+    assert (rec["base_model"], rec["trained_model"]) == ("tiny", "minilm-l6")
+    assert jobs.get(tiny_ws, run_id).label.startswith("minilm-l6 on toy")
+    listed = ladder("finetune", "list").stdout.splitlines()
+    assert next(r for r in listed if r.startswith(run_id)).split()[2] == "minilm-l6", listed
     model, tok, meta = load(done.run_dir / "model")
     assert meta["approach"] == "encoder" and meta["labels"] == ["no", "yes"]
     assert meta["normalize"] and meta["warm_start"] == "toy-classifier"

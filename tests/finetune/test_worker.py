@@ -42,6 +42,7 @@ def test_cli_start_wait_runs_the_worker_end_to_end(tiny_ws):
     assert train[-1]["step"] == 12 and all("lr" in m and "eta_s" in m for m in train)
     st = ladder("finetune", "status", out["run_id"][:-1], "--json")
     assert json.loads(st.stdout)["status"] == "succeeded" and "pid" in json.loads(st.stdout)
+    assert json.loads(st.stdout)["trained_model"] == "tiny"  # generate trains the picked model
     assert out["run_id"] in ladder("finetune", "list").stdout
     again = ladder("finetune", "cancel", out["run_id"])
     assert again.returncode == 1 and "already ended" in again.stderr
