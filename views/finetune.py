@@ -144,6 +144,10 @@ def curves_figure(records: list[dict], title: str = "") -> go.Figure:
         if ev.get("train_score") is not None and ev.train_score.notna().any():
             fig.add_scatter(x=ev.step, y=ev.train_score, name="train score", mode="lines+markers",
                             row=1, col=2)
+        scores = pd.concat([ev.get("val_score", pd.Series(dtype=float)),
+                            ev.get("train_score", pd.Series(dtype=float))]).dropna()
+        if len(scores) and 0 <= scores.min() and scores.max() <= 1:  # a flat line near 1 autoscaled to 1.5
+            fig.update_yaxes(range=[0, 1.02], row=1, col=2)
     fig.update_layout(height=520, margin=dict(t=40, b=10), title=title,
                       legend=dict(orientation="h", y=-0.08))
     return fig

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from streamlit.testing.v1 import AppTest
 
 from core import jobs
@@ -48,3 +50,7 @@ def test_page_validates_then_starts_and_shows_the_run(tiny_ws):
     labels = [m.label for m in at.metric]
     assert "Before (base)" in labels and "After (fine-tuned)" in labels
     assert at.get("plotly_chart")
+    specs = [json.loads(c.proto.spec) for c in at.get("plotly_chart")]
+    curves = next(f for f in specs if "Validation score" in
+                  [a.get("text") for a in f["layout"].get("annotations", [])])
+    assert curves["layout"]["yaxis2"]["range"] == [0, 1.02]  # a score's own scale, not autoscaled
