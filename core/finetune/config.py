@@ -177,6 +177,19 @@ PRESETS: dict[str, dict] = {
 # per minute in the real-data table (bench/RESULTS.md, "Real-data fine-tuning approaches").
 # Thorough (no time limit) was not measured against the others and keeps the LoRA.
 CLASSIFICATION_APPROACH: dict[str, str] = {"quick": "encoder", "balanced": "encoder"}
+ENCODER_BASE = "minilm-l6"  # the packaged sentence encoder that approach=encoder fine-tunes
+
+
+def trained_model(base_model: str, approach: str) -> str:
+    """The registered model whose weights a run trains: the packaged sentence encoder for
+    `approach=encoder` (the base model is not used), the base model otherwise.
+
+    >>> trained_model("smollm2-135m-instruct", "encoder"), trained_model("m", "head")
+    ('minilm-l6', 'm')
+    """
+    return ENCODER_BASE if approach == "encoder" else base_model
+
+
 # What differs for an approach under a preset: an encoder learns at full-fine-tune rates;
 # warm-started from the embedding classifier (the default), at 3e-5: on 20 Newsgroups in 5
 # minutes 1e-4 first pulled validation accuracy 7-8 points below the start and ended 1.2
@@ -193,19 +206,6 @@ CLASSIFICATION_APPROACH: dict[str, str] = {"quick": "encoder", "balanced": "enco
 # layers"). Balanced, which sees more of the data, trains all of them.
 # Early stopping is off in Quick (5 evaluations: two flat ones are noise, not a plateau);
 # the best checkpoint by validation accuracy is what is kept either way.
-ENCODER_BASE = "minilm-l6"  # the packaged sentence encoder that approach=encoder fine-tunes
-
-
-def trained_model(base_model: str, approach: str) -> str:
-    """The registered model whose weights a run trains: the packaged sentence encoder for
-    `approach=encoder` (the base model is not used), the base model otherwise.
-
-    >>> trained_model("smollm2-135m-instruct", "encoder"), trained_model("m", "head")
-    ('minilm-l6', 'm')
-    """
-    return ENCODER_BASE if approach == "encoder" else base_model
-
-
 _ENCODER = dict(lr=3e-5, scheduler="linear", warmup_ratio=0.06, weight_decay=0.01,
                 tokens_per_batch=4096, batch_size=32, eval_sample=256, eval_rows=2000,
                 overfit_gap=0.0)
