@@ -55,10 +55,15 @@ def encoder_params(model_config, freeze_layers: int = 0) -> tuple[int, int]:
         with torch.device("meta"):
             model = AutoModel.from_config(model_config)
     total = sum(p.numel() for p in model.parameters())
+    return total, total - sum(p.numel() for p in frozen_params(model, freeze_layers))
+
+
+def frozen_params(bert, freeze_layers: int) -> list:
+    """The parameters `freeze_layers` keeps fixed: the embeddings and the lowest layers."""
     if not freeze_layers:
-        return total, total
-    frozen = [model.embeddings, *model.encoder.layer[:freeze_layers]]
-    return total, total - sum(p.numel() for m in frozen for p in m.parameters())
+        return []
+    frozen = [bert.embeddings, *bert.encoder.layer[:freeze_layers]]
+    return [p for m in frozen for p in m.parameters()]
 
 
 def check_labels(data, approach: str, dataset: str = "NAME") -> list[str]:
@@ -95,11 +100,8 @@ def build(cfg: FinetuneConfig, approach: str, labels: list[str], device: str,
 
     if approach == "encoder":
         model, tok = seqcls.build_encoder(len(labels))
-        if cfg.freeze_layers:  # the embeddings and the lowest layers keep their weights
-            bert = model.encoder
-            frozen = [bert.embeddings, *bert.encoder.layer[:cfg.freeze_layers]]
-            for p in (p for m in frozen for p in m.parameters()):
-                p.requires_grad_(False)
+        for p in frozen_params(model.encoder, cfg.freeze_layers):
+            p.requires_grad_(False)
         return model.to(device), tok, ENCODER_MAX_LEN
     dtype, _ = resolve_dtype(cfg, device)
     model, tok = seqcls.build_head(base_path, len(labels), dtype, trust_remote_code)
