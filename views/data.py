@@ -277,6 +277,20 @@ with tab_versions:
                                 "task": v.mapping.task, "source": v.source, "note": v.note,
                                 "created": pd.Timestamp(v.created_at, unit="s").floor("s")}
                                for v in versions]), hide_index=True)
+    guess = datasets.guess_task(datasets.load_frame(ws, version)[m.target_col])
+    st.markdown(f"**Task type.** Version {version.number} is **{m.task}**. "
+                + datasets.explain_task(guess, m.task).replace(" chosen by you", " chosen at import"))
+    c1, c2 = st.columns([2, 1])
+    others = [t for t in datasets.TASKS if t != m.task]
+    new_task = c1.selectbox("Change the task type to", others, key=f"retask_{version.hash}",
+                            index=others.index(guess.task) if guess.task in others else 0)
+    if c2.button("Save as a new version", key="do_retask"):
+        try:
+            res = datasets.retask(ws, name, new_task, version.number)
+            flash("data", f"'{name}' version {res.version.number}: task {new_task}, the same "
+                          "rows and split" + ("." if res.created else " (already held)."))
+        except LadderError as e:
+            st.error(str(e))
     sure = st.checkbox(f"Yes, delete version {version.number} of '{name}'", key="del_sure")
     if st.button("Delete this version", disabled=not sure, key="do_delete"):
         datasets.delete(ws, name, version.number)

@@ -1,16 +1,15 @@
 """The Data page's import form: upload a file, map its columns, say how its splits are given.
-
 The splits can be cut later from the file (the Split tab), come from the dataset's own test
 (and validation) files, or from a column that names each row's split; given splits are kept
 exactly as they came.
 """
-
 from __future__ import annotations
 
 import dataclasses
 import re
 from pathlib import Path
 
+import pandas as pd
 import streamlit as st
 
 from core import datasets
@@ -85,11 +84,13 @@ def _mapping_form(ws, table, upload_name: str) -> None:
     unlabelled = tg_col == NO_LABELS
     if unlabelled:
         tg_col = c2.text_input("Name of the label column to create", "label", key="map_new_target")
-    inferred = (datasets.infer_task(table.frame[tg_col]) if tg_col in table.frame.columns
-                else "classification")
+    shape = datasets.guess_task(table.frame[tg_col] if tg_col in table.frame.columns
+                                else pd.Series([], dtype=str))
     c1, c2 = st.columns(2)
-    task = c1.selectbox("Task type", datasets.TASKS, index=datasets.TASKS.index(inferred),
-                        key=f"map_task_{tg_col}", help=f"Inferred from '{tg_col}': {inferred}.")
+    task = c1.selectbox("Task type", datasets.TASKS, index=datasets.TASKS.index(shape.task),
+                        key=f"map_task_{tg_col}", help=f"Inferred from '{tg_col}': {shape.task}.")
+    c1.caption(datasets.explain_task(shape, task)
+               + ("" if task != shape.task else " Change it here, or later on the Versions tab."))
     stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", Path(upload_name).stem).strip("-.") or "data"
     name = c2.text_input("Dataset name", stem[:64], key="map_name")
     splits = st.radio("Train, validation and test splits", [CUT, FILES, COLUMN], key="map_splits",

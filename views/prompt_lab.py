@@ -59,6 +59,17 @@ with tab_edit:
     st.caption("Placeholders: `{input}`, `{labels}`, `{examples}` (few-shot block from the train "
                "split), `{context}`, and any column of the dataset by name, e.g. "
                f"`{{{dataset['input_col']}}}`.")
+    if dataset["task"] == "classification":
+        from core.datasets.versions import get_version, load_frame
+        from core.prompts.dynamic_variants import many_labels_note
+
+        frame = load_frame(ws, get_version(ws, dataset["name"]))
+        note = many_labels_note(frame[dataset["target_col"]].astype(str).str.strip()
+                                .replace("", None).nunique())
+        if note:
+            st.info(note, icon=":material/lightbulb:")
+            st.page_link("views/dynamic.py", label="Go to Dynamic prompts",
+                         icon=":material/hub:")
     for v in variants:
         with st.expander(f"**{v.name}** · few-shot {v.few_shot}", expanded=False):
             with st.form(f"edit_{v.name}"):

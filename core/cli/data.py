@@ -103,6 +103,14 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_fix)
 
+    p = dsub.add_parser("retask", help="the same rows under another task type; writes a new "
+                        "version (its split kept)")
+    p.add_argument("name")
+    p.add_argument("--task", required=True, choices=["classification", "scale", "free_text"])
+    _version_arg(p)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_retask)
+
     p = dsub.add_parser("export", help="write a version or one split as CSV or JSONL")
     p.add_argument("name")
     p.add_argument("--split", choices=["train", "validation", "test"])
@@ -151,9 +159,12 @@ def cmd_import(args) -> int:
     else:
         text = (f"No change: '{v.dataset}' already holds this content as version {v.number} "
                 f"({v.short}).")
+    reason = datasets.explain_task(res.guess, v.mapping.task)
+    if res.created:
+        text += f"\nTask {reason}"
     rec = {**_vrec(v), "created": res.created, "format": t.fmt, "encoding": t.encoding,
-           "delimiter": t.delimiter, "split": None,
-           "unlabelled": len(datasets.unlabelled_rows(ws, v))}
+           "delimiter": t.delimiter, "split": None, "target_shape": res.guess.shape,
+           "task_reason": reason, "unlabelled": len(datasets.unlabelled_rows(ws, v))}
     if rec["unlabelled"]:
         text += (f"\n{rec['unlabelled']} rows have no label yet: label them with `ladder data "
                  f"label {v.dataset} --model M --prompts FILE --variant V`; fine-tuning waits "
@@ -321,6 +332,19 @@ def cmd_export(args) -> int:
                                       args.version)
     what = f"the {args.split} split" if args.split else "all rows"
     print(f"Wrote {rows} rows ({what}) of '{args.name}' to {path} as {fmt}.")
+    return 0
+
+
+def cmd_retask(args) -> int:
+    from core import datasets
+
+    res = datasets.retask(_ws(), args.name, args.task, args.version)
+    v = res.version
+    text = (f"{'Saved' if res.created else 'No change: already held as'} '{v.dataset}' version "
+            f"{v.number} ({v.short}): task {v.mapping.task}, {v.rows} rows, split kept. The "
+            f"targets' shape suggests {res.guess.task}: {res.guess.reason.split(': ', 1)[1]}")
+    emit({**_vrec(v), "created": res.created, "target_shape": res.guess.shape,
+          "task_reason": datasets.explain_task(res.guess, v.mapping.task)}, args.json, text)
     return 0
 
 

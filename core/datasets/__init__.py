@@ -13,9 +13,10 @@ from core.datasets.export import escape_cell, unescape_cell
 from core.datasets.export import to_bytes as export_bytes
 from core.datasets.quality import DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, quality_report
 from core.datasets.readers import Table, read_table
-from core.datasets.schema import TASKS, Mapping, infer_task, validate_mapping
+from core.datasets.schema import TASKS, Mapping, TaskGuess, guess_task, infer_task, validate_mapping
 from core.datasets.service import (
     SAMPLE_NAME,
+    explain_task,
     export,
     fix,
     import_file,
@@ -24,6 +25,7 @@ from core.datasets.service import (
     make_mapping,
     read,
     report,
+    retask,
     rows_for,
     split,
     unlabelled_rows,
@@ -46,10 +48,11 @@ from core.datasets.versions import (
 
 __all__ = [
     "CONFLICT_CHOICES", "DEFAULT_MAX_TOKENS", "DEFAULT_THRESHOLD", "SAMPLE_NAME", "SPLITS",
-    "TASKS", "DatasetError", "GivenSplit", "Mapping", "Split", "Table", "Version", "delete",
+    "TASKS", "DatasetError", "GivenSplit", "Mapping", "Split", "Table", "TaskGuess", "Version",
+    "delete", "explain_task",
     "escape_cell", "export", "export_bytes", "fix", "get_given", "get_report", "get_split",
-    "get_version", "import_file", "import_table", "infer_task", "list_datasets", "list_versions",
+    "get_version", "guess_task", "import_file", "import_table", "infer_task", "list_datasets", "list_versions",
     "load_frame", "load_sample", "make_mapping", "make_split", "quality_report", "read",
-    "read_table", "report", "rows_for", "split", "unescape_cell", "unlabelled_rows",
+    "read_table", "report", "retask", "rows_for", "split", "unescape_cell", "unlabelled_rows",
     "validate_mapping",
 ]

@@ -1,9 +1,13 @@
 """Column mapping and task type: which column is the input, which the target.
 
-The task type is inferred from the target column: all numbers -> a numeric
-`scale`; few distinct values -> `classification`; otherwise `free_text`. The
-user can override it. Validation turns a mapping that cannot work (a column
-that does not exist, no targets at all, a single class) into a `DatasetError`.
+The task type is inferred from the shape of the target column (`guess_task`): all
+numbers -> a numeric `scale`; targets that look like labels (short, no sentence
+punctuation, most rows sharing their target with other rows) -> `classification`, at
+any count up to `MAX_CLASSES` labels (intent sets have 50-200); JSON objects and
+everything else -> `free_text` (JSON objects are scored field by field). The guess comes
+with one sentence that says why and how to change it; the user can override it at import
+or later (`retask`). Validation turns a mapping that cannot work (a column that does not
+exist, no targets at all, a single class) into a `DatasetError`.
 
 Trade-off: inference looks only at the target values, so a numeric label
 code such as 0/1 becomes a `scale`; the user changes it to classification with
@@ -12,8 +16,12 @@ one choice, which is cheaper than guessing from column names.
 
 from __future__ import annotations
 
+import json
+import re
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict
 
@@ -21,7 +29,10 @@ from core.datasets.errors import DatasetError
 
 TaskType = Literal["classification", "scale", "free_text"]
 TASKS: tuple[str, ...] = ("classification", "scale", "free_text")
-MAX_CLASSES = 50
+MAX_CLASSES = 1000  # labels at most, for a classification guess (intent sets: 50-200)
+LABEL_WORDS = 6  # a label has at most this many words in most rows (median)
+LABEL_CHARS = 60  # ... and at most this many characters in 9 of 10 rows
+SENTENCE_END = re.compile(r"[.!?]$|[.!?]\s+\w")
 
 
 class Mapping(BaseModel):
@@ -46,23 +57,87 @@ def _is_number(s: str) -> bool:
     return s.strip().lower() not in {"nan", "inf", "-inf", "infinity"}
 
 
+@dataclass(frozen=True)
+class TaskGuess:
+    """The task inferred from the targets, the shape it read, and one sentence saying why."""
+
+    task: str
+    shape: str  # labels, numbers, text, json, empty
+    reason: str
+
+    def record(self) -> dict:
+        return {"task": self.task, "target_shape": self.shape, "task_reason": self.reason}
+
+
+def _is_json_object(s: str) -> bool:
+    if not s.startswith(("{", "[")):
+        return False
+    try:
+        return isinstance(json.loads(s), dict | list)
+    except ValueError:
+        return False
+
+
+def guess_task(values: pd.Series, change: str = "") -> TaskGuess:
+    """Guess the task type from the shape of the target values, with the reason.
+
+    `change`: how the user changes the choice, appended to the reason (e.g. "change it with
+    `ladder data retask NAME --task T`").
+
+    >>> guess_task(pd.Series(["pos", "neg", "pos", ""])).task
+    'classification'
+    >>> guess_task(pd.Series(["1", "5", "3"])).task
+    'scale'
+    >>> guess_task(pd.Series(['{"a": 1}', '{"a": 2}'])).shape
+    'json'
+    """
+    vals = [str(v).strip() for v in values if str(v).strip() and str(v) != "nan"]
+    tail = f"; {change}" if change else ""
+    if not vals:
+        return TaskGuess("classification", "empty",
+                         f"classification: no targets yet, so nothing to read a shape from{tail}.")
+    n = len(vals)
+    counts = pd.Series(vals).value_counts()
+    distinct = len(counts)
+    if all(_is_number(v) for v in counts.index):
+        lo, hi = min(map(float, counts.index)), max(map(float, counts.index))
+        return TaskGuess("scale", "numbers", f"scale: every target is a number ({lo:g} to "
+                         f"{hi:g}); choose classification if they are label codes{tail}.")
+    json_share = sum(_is_json_object(v) for v in counts.index) / distinct
+    if json_share >= 0.9:
+        return TaskGuess("free_text", "json",
+                         f"free text: {json_share:.0%} of the distinct targets are JSON objects, "
+                         "so answers are scored field by field (json_fields) and generation stops "
+                         f"when the object closes{tail}.")
+    words = np.array([len(v.split()) for v in vals])
+    chars = np.array([len(v) for v in vals])
+    sentences = sum(bool(SENTENCE_END.search(v)) for v in counts.index) / distinct
+    repeated = float(counts[counts >= 2].sum()) / n  # share of rows sharing their target
+    few = distinct <= max(2, 0.5 * n)
+    short = (np.median(words) <= LABEL_WORDS and np.percentile(chars, 90) <= LABEL_CHARS
+             and sentences <= 0.1)
+    if few and repeated >= 0.5 and distinct <= MAX_CLASSES and (short or distinct <= 20):
+        return TaskGuess(
+            "classification", "labels",
+            f"classification: {distinct:,} distinct targets over {n:,} rows, "
+            f"{'short (median ' + f'{np.median(words):g} words)' if short else 'few'} and "
+            f"repeated ({repeated:.0%} of rows share their target with another row){tail}.")
+    why = (f"{distinct:,} distinct targets over {n:,} rows" if distinct > MAX_CLASSES else
+           f"{1 - repeated:.0%} of rows have a target no other row has" if repeated < 0.5 or
+           not few else f"the targets read as text (median {np.median(words):g} words, "
+           f"{sentences:.0%} with sentence punctuation)")
+    return TaskGuess("free_text", "text", f"free text: {why}{tail}.")
+
+
 def infer_task(values: pd.Series) -> str:
-    """Guess the task type from the target values.
+    """The task type `guess_task` infers from the target values.
 
     >>> infer_task(pd.Series(["pos", "neg", "pos", ""]))
     'classification'
     >>> infer_task(pd.Series(["1", "5", "3"]))
     'scale'
     """
-    vals = [str(v).strip() for v in values if str(v).strip()]
-    if not vals:
-        return "classification"
-    distinct = set(vals)
-    if all(_is_number(v) for v in distinct):
-        return "scale"
-    if len(distinct) <= MAX_CLASSES and len(distinct) <= max(2, 0.5 * len(vals)):
-        return "classification"
-    return "free_text"
+    return guess_task(values).task
 
 
 def unlabelled(frame: pd.DataFrame, mapping: Mapping) -> list[int]:

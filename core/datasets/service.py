@@ -32,7 +32,7 @@ from core.datasets.quality import (
     quality_report,
 )
 from core.datasets.readers import Table, read_table
-from core.datasets.schema import Mapping, infer_task, unlabelled, validate_mapping
+from core.datasets.schema import TASKS, Mapping, TaskGuess, guess_task, unlabelled, validate_mapping
 from core.datasets.splits import carry_split, make_split
 from core.datasets.text import normalise
 from core.datasets.versions import SPLITS, Version
@@ -46,6 +46,7 @@ class ImportResult:
     version: Version
     created: bool
     table: Table | None = None
+    guess: TaskGuess | None = None  # what the targets' shape suggests, and why
 
 
 @dataclass
@@ -76,7 +77,7 @@ def make_mapping(frame: pd.DataFrame, input_col: str, target_col: str,
             raise DatasetError("name the target column to create for the labels, e.g. label.")
         frame[target_col] = ""
     if target_col in frame.columns and task is None:
-        task = infer_task(frame[target_col])
+        task = guess_task(frame[target_col]).task
     mapping = Mapping(input_col=input_col, target_col=target_col, context_col=context_col or None,
                       task=task or "classification")
     validate_mapping(frame, mapping, name, allow_unlabelled=unlabelled)
@@ -131,8 +132,46 @@ def import_file(ws, source, *, name: str, input_col: str, target_col: str,
         for extra in (test, validation):
             if extra is not None and target_col not in extra.frame.columns:
                 extra.frame[target_col] = ""
-    return import_table(ws, table, name, mapping, test=test, validation=validation,
-                        split_col=split_col, unlabelled=unlabelled)
+    res = import_table(ws, table, name, mapping, test=test, validation=validation,
+                       split_col=split_col, unlabelled=unlabelled)
+    res.guess = guess_task(table.frame[target_col], RETASK_HINT.format(name=name))
+    return res
+
+
+RETASK_HINT = "change it with `ladder data retask {name} --task T` or on the Data page"
+
+
+def explain_task(guess: TaskGuess, task: str) -> str:
+    """One sentence on the task a version has: the guess's reason, or that the user chose it."""
+    if guess.task == task:
+        return guess.reason
+    return (f"{task}: chosen by you (the targets' shape suggests {guess.reason[0].lower()}"
+            f"{guess.reason[1:].rstrip('.')}).")
+
+
+def retask(ws, name: str, task: str, number: int | None = None) -> ImportResult:
+    """The same rows under another task type, as a new version (its split kept as it was)."""
+    if task not in TASKS:
+        raise DatasetError(f"unknown task '{task}'; choose one of: {', '.join(TASKS)}.")
+    parent = store.get_version(ws, name, number)
+    frame = store.load_frame(ws, parent)
+    guess = guess_task(frame[parent.mapping.target_col], RETASK_HINT.format(name=name))
+    if parent.mapping.task == task:
+        raise DatasetError(f"'{name}' version {parent.number} is already {task}; nothing to do, "
+                           "no new version saved.")
+    mapping = parent.mapping.model_copy(update={"task": task})
+    validate_mapping(frame, mapping, f"dataset '{name}'", allow_unlabelled=True)
+    version, created = store.save_version(
+        ws, name, frame, mapping, source=f"retask of version {parent.number}",
+        note=f"task {parent.mapping.task} -> {task}", parent=parent,
+        given=store.get_given(ws, parent), allow_unlabelled=True)
+    sp = store.get_split(ws, parent)
+    if created and sp is not None:
+        keep = np.arange(len(frame), dtype=np.int64)
+        tg = (frame[mapping.target_col].astype(str).str.strip().tolist()
+              if task in ("classification", "scale") else None)
+        store.save_split(ws, version, carry_split(sp, keep, tg))
+    return ImportResult(version, created, guess=guess)
 
 
 def report(ws, name: str, number: int | None = None, *, threshold: float = DEFAULT_THRESHOLD,

@@ -21,6 +21,20 @@ FEW_SHOT_NAME = "dynamic few-shot {k}"
 CONTEXT_NAME = "retrieved context"
 
 
+LIST_LABELS_MAX = 30  # beyond this, a prompt that lists every label reads poorly to a small model
+
+
+def many_labels_note(n_labels: int) -> str | None:
+    """What the Prompt Lab says when `{labels}` would list more labels than help a model."""
+    if n_labels <= LIST_LABELS_MAX:
+        return None
+    return (f"This dataset has {n_labels:,} labels. A variant with `{{labels}}` lists them all "
+            "(it still works, and label-likelihood scoring ranks every one of them), but a small "
+            "model reads a long list poorly. Try the dynamic similar-examples variant on the "
+            "Dynamic prompts page: each row's prompt then shows the labelled train rows most like "
+            "it, so the labels that matter for that row are in front of the model.")
+
+
 def default_static(task: str) -> Variant:
     """The static prompt offered when the prompt set has none: worded for any dataset."""
     if task == "classification":
