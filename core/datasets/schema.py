@@ -70,10 +70,10 @@ class TaskGuess:
 
 
 def _is_json_object(s: str) -> bool:
-    if not s.startswith(("{", "[")):
+    if not s.startswith("{"):
         return False
     try:
-        return isinstance(json.loads(s), dict | list)
+        return isinstance(json.loads(s), dict)
     except ValueError:
         return False
 
@@ -103,12 +103,10 @@ def guess_task(values: pd.Series, change: str = "") -> TaskGuess:
         lo, hi = min(map(float, counts.index)), max(map(float, counts.index))
         return TaskGuess("scale", "numbers", f"scale: every target is a number ({lo:g} to "
                          f"{hi:g}); choose classification if they are label codes{tail}.")
-    json_share = sum(_is_json_object(v) for v in counts.index) / distinct
-    if json_share >= 0.9:
+    if all(_is_json_object(v) for v in counts.index):
         return TaskGuess("free_text", "json",
-                         f"free text: {json_share:.0%} of the distinct targets are JSON objects, "
-                         "so answers are scored field by field (json_fields) and generation stops "
-                         f"when the object closes{tail}.")
+                         f"free text: every target is a JSON object, so answers are scored field "
+                         f"by field (json_fields) and end when the object closes{tail}.")
     words = np.array([len(v.split()) for v in vals])
     chars = np.array([len(v) for v in vals])
     sentences = sum(bool(SENTENCE_END.search(v)) for v in counts.index) / distinct

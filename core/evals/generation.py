@@ -10,7 +10,9 @@ split and the variant:
   tokens a row on short ones.
 - stop strings: the end-of-sequence token always ends an answer; a line break ends it too
   when no train target contains one (a paragraph break when targets have single line
-  breaks only), so a model that goes on to write the next example stops there.
+  breaks only), so a model that goes on to write the next example stops there. When every
+  train target is a JSON object, the answer ends when its first object closes instead: a
+  model that pretty-prints `{` and a line break has only begun.
 - repetition control: the variant's `repetition_penalty` / `no_repeat_ngram_size`; unset,
   free text gets FREE_TEXT_REPETITION (measured on a data-to-text set, docs/generation.md)
   and labels and numbers none.
@@ -27,8 +29,9 @@ import math
 
 import numpy as np
 
+from core.evals.scorers.base import parse_json_object
 from core.models import kinds
-from core.models.base import GenerationParams
+from core.models.base import JSON_CLOSE, GenerationParams
 
 LABEL_TOKENS = 24  # a label, a number or a short phrase
 NO_TRAIN_TOKENS = 128  # free text without train targets to measure
@@ -68,7 +71,12 @@ def stop_strings(targets: list[str]) -> tuple[str, ...]:
 
     >>> stop_strings(["Paris", "Lyon"]), stop_strings(["a\\nb"]), stop_strings(["a\\n\\nb"])
     (('\\n',), ('\\n\\n',), ())
+    >>> stop_strings(['{"a": 1}', '{"a": 2}']) == (JSON_CLOSE,)
+    True
     """
+    if targets and all(t.strip().startswith("{") and parse_json_object(t) is not None
+                       for t in targets):
+        return (JSON_CLOSE,)
     if not any("\n" in t for t in targets):
         return ("\n",)
     if not any("\n\n" in t for t in targets):

@@ -75,19 +75,65 @@ class Generation:
     extra: dict = field(default_factory=dict)
 
 
+# A stop "string" that means: the answer's first JSON object or array has closed. Answers
+# to JSON targets end there (a line break inside the object is not the end of the answer).
+JSON_CLOSE = "\x00json-close"
+
+
+def json_close(text: str) -> int | None:
+    """The index just past the balanced close of the first JSON object or array in `text`,
+    strings and escapes respected; None while it is still open (or none has begun).
+
+    >>> t = 'Here: {"a": "}", "b": [1, {"c": 2}]}\\nmore'
+    >>> t[:json_close(t)]
+    'Here: {"a": "}", "b": [1, {"c": 2}]}'
+    >>> json_close('{"a": [1,') is None
+    True
+    """
+    start = next((i for i, ch in enumerate(text) if ch in "{["), None)
+    if start is None:
+        return None
+    depth, in_str, esc = 0, False, False
+    for i in range(start, len(text)):
+        ch = text[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "{[":
+            depth += 1
+        elif ch in "}]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+    return None
+
+
 def apply_stop(text: str, stop: tuple[str, ...]) -> tuple[str, bool]:
     """Cut `text` at the first stop string after any leading whitespace (a model that opens
-    its answer with a line break has not finished it).
+    its answer with a line break has not finished it); `JSON_CLOSE` cuts just after the
+    first JSON object closes.
 
     >>> apply_stop("Paris.\\nQ: next", ("\\nQ:",))
     ('Paris.', True)
     >>> apply_stop("\\nParis.\\nLyon.", ("\\n",))
     ('\\nParis.', True)
+    >>> apply_stop('{\\n "a": 1\\n}\\n\\nNext:', (JSON_CLOSE,))
+    ('{\\n "a": 1\\n}', True)
     """
     start = len(text) - len(text.lstrip())
     cut = len(text)
     for s in stop:
-        if s:
+        if s == JSON_CLOSE:
+            end = json_close(text)
+            if end is not None:
+                cut = min(cut, end)
+        elif s:
             i = text.find(s, start)
             if i != -1:
                 cut = min(cut, i)

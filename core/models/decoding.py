@@ -11,7 +11,7 @@ batch, after a shared prefix (core.models.prefix) and alone.
 
 from __future__ import annotations
 
-from core.models.base import GenerationParams
+from core.models.base import JSON_CLOSE, GenerationParams, json_close
 
 
 def generate_kwargs(params: GenerationParams, tok, width: int) -> dict:
@@ -60,7 +60,8 @@ class AnswerRepetition:
 
 
 class StopOnStrings:
-    """Stops each row once its answer, after leading whitespace, contains a stop string.
+    """Stops each row once its answer, after leading whitespace, contains a stop string
+    (`JSON_CLOSE`: once its first JSON object or array has closed).
 
     Works with any tokenizer (transformers' own `stop_strings` needs a byte-level
     vocabulary); decoding a row's few dozen answer tokens per step is cheap next to the
@@ -68,11 +69,14 @@ class StopOnStrings:
     """
 
     def __init__(self, tok, stops: tuple[str, ...], prompt_width: int):
-        self.tok, self.stops, self.width = tok, [s for s in stops if s], prompt_width
+        self.tok, self.width = tok, prompt_width
+        self.json = JSON_CLOSE in stops
+        self.stops = [s for s in stops if s and s != JSON_CLOSE]
 
     def __call__(self, input_ids, scores, **kwargs):
         import torch
 
         texts = self.tok.batch_decode(input_ids[:, self.width:], skip_special_tokens=True)
-        done = [any(s in t.lstrip() for s in self.stops) for t in texts]
+        done = [any(s in t.lstrip() for s in self.stops)
+                or (self.json and json_close(t) is not None) for t in texts]
         return torch.tensor(done, dtype=torch.bool, device=input_ids.device)

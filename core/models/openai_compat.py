@@ -25,7 +25,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from core.models.base import ChatPrompt, Generation, GenerationParams, ModelError, apply_stop
+from core.models.base import (
+    JSON_CLOSE,
+    ChatPrompt,
+    Generation,
+    GenerationParams,
+    ModelError,
+    apply_stop,
+)
 from core.models.secrets import resolve_key
 
 EXAMPLE_URL = "http://127.0.0.1:8000/v1"
@@ -188,7 +195,7 @@ class OpenAICompatBackend:
         }
         if params.seed is not None:
             payload["seed"] = params.seed
-        stops = [s for s in params.stop if s][:MAX_SERVER_STOPS]
+        stops = [s for s in params.stop if s and s != JSON_CLOSE][:MAX_SERVER_STOPS]
         if stops:
             payload["stop"] = stops
         if params.repetition_penalty != 1.0:  # the only repetition field the API defines
