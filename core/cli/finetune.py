@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import sys
 
+from core.cli.args import positive_int as _positive_int
 from core.cli.args import workspace as _ws
-from core.cli.output import emit
+from core.cli.output import CliError, emit
 
 
 def register(sub) -> None:
-    f = sub.add_parser("finetune", help="fine-tune a local model with LoRA in the background")
+    f = sub.add_parser("finetune", help="fine-tune in the background: LoRA on a local LLM, or "
+                       "the packaged MiniLM encoder for labels (the presets' measured choice)")
     fsub = f.add_subparsers(dest="finetune_command", required=True)
 
     p = fsub.add_parser("start", help="check the settings, estimate, and queue a run")
@@ -25,6 +27,12 @@ def register(sub) -> None:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", dest="sets",
                    help="override one setting, e.g. --set lr=5e-4 (repeatable; see "
                    "`ladder finetune settings`)")
+    p.add_argument("--prompts", metavar="FILE", help="a YAML prompts file: train with its "
+                   "--variant (the one that won the Prompt Lab or Dynamic prompts)")
+    p.add_argument("--variant", metavar="V", help="the variant of --prompts to train with")
+    p.add_argument("--kb", metavar="NAME", help="knowledge base whose chunks fill the variant's "
+                   "{context} for every row, retrieved at training time")
+    p.add_argument("--kb-k", type=_positive_int, metavar="K", help="chunks per row (default 3)")
     p.add_argument("--wait", action="store_true", help="follow the run until it ends")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_start)
@@ -61,7 +69,7 @@ def _public(rec: dict) -> dict:
     keys = ("run_id", "status", "pid", "phase", "step", "max_steps", "eta_s", "error",
             "adapter_path", "model_id", "before", "after", "flipped", "p_value", "alarms",
             "scorer", "scorer_why", "comparison", "changed", "samples", "head_to_head", "base_model",
-            "trained_model", "dataset", "run_dir", "warm_start")
+            "trained_model", "dataset", "run_dir", "warm_start", "prompt")
     return {k: rec.get(k) for k in keys}
 
 
@@ -132,7 +140,9 @@ def _follow(ws, run_id: str, quiet: bool) -> dict:
 def cmd_start(args) -> int:
     from core.finetune import build_config, parse_sets, service
 
-    cfg = build_config(args.model, args.data, args.preset, parse_sets(args.sets))
+    sets = parse_sets(args.sets)
+    sets.update(_prompt_sets(args))
+    cfg = build_config(args.model, args.data, args.preset, sets)
     ws = _ws()
     say = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr, flush=True))
     started = service.start(ws, cfg, progress=say)
@@ -140,6 +150,9 @@ def cmd_start(args) -> int:
         from core.finetune.approach import explain
 
         print(explain(cfg.approach, cfg.preset, started.plan.data.task))
+        from core.finetune.prompting import prompt_record
+
+        print(prompt_record(started.plan.config.model_dump())["note"])
         print(started.plan.estimate.text())
         print(f"Queued run {started.run_id}. Follow it with `ladder finetune status "
               f"{started.run_id}` or on the Fine-tuning page.")
@@ -148,6 +161,30 @@ def cmd_start(args) -> int:
         rec = _follow(ws, started.run_id, args.json)
     emit(_public(rec), args.json, _describe(rec) if args.wait else None)
     return 0 if rec["status"] not in ("failed", "cancelled") else 1
+
+
+def _prompt_sets(args) -> dict:
+    """The run settings --prompts/--variant/--kb/--kb-k stand for."""
+    out: dict = {}
+    if bool(args.prompts) != bool(args.variant):
+        raise CliError("give --prompts FILE and --variant V together (the variant of FILE to "
+                       "train with), or neither for the default prompt.")
+    if args.prompts:
+        from core.prompts.files import load_prompts
+
+        variants = load_prompts(args.prompts)
+        chosen = next((v for v in variants if v.name == args.variant), None)
+        if chosen is None:
+            raise CliError(f"{args.prompts} has no variant '{args.variant}'; its variants: "
+                           f"{', '.join(v.name for v in variants)}.")
+        out.update(variant=chosen.model_dump(), prompt_source=args.prompts)
+    if args.kb_k is not None and not args.kb:
+        raise CliError("--kb-k sets how many chunks --kb retrieves; add --kb NAME.")
+    if args.kb:
+        out["kb"] = args.kb
+    if args.kb_k is not None:
+        out["kb_k"] = args.kb_k
+    return out
 
 
 def cmd_status(args) -> int:

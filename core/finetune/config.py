@@ -35,7 +35,12 @@ class FinetuneConfig(BaseModel):
     train_split: str = Field(default="train", description="Split the model learns from.")
     eval_split: str = Field(default="validation", description="Split for validation loss, score and early stopping.")
     test_split: str = Field(default="test", description="Split for the before/after comparison.")
-    variant: dict | None = Field(default=None, description="The prompt variant (as a dict) used for training and before/after; a zero-shot default when unset.")
+    variant: dict | None = Field(default=None, description="The prompt variant (as a dict) used for training and before/after; unset: a zero-shot default that includes the dataset's context column when it has one.")
+    prompt_source: str | None = Field(default=None, description="Where the variant came from (a prompts file, a Prompt Lab or Dynamic prompts run); shown with the run.")
+    kb: str | None = Field(default=None, description="Knowledge base whose top kb_k chunks fill the variant's {context} for every row, retrieved at training time as they are when the model is used (retrieval-augmented fine-tuning).")
+    kb_k: int = Field(default=3, ge=1, le=20, description="Chunks retrieved per row when kb is set.")
+    context_tokens: int = Field(default=400, ge=16, le=8000, description="Most tokens of retrieved chunks per row when kb is set.")
+    context_col: str | None = Field(default=None, description="Filled in at start: the dataset's context column (the default prompt includes it).")
     preset: str | None = Field(default=None, description="The preset these settings started from (filled in by the preset).")
     # -- method
     approach: Literal["auto", "generate", "encoder", "head"] = Field(default="auto", description="What is trained. generate: the LLM learns to write the answer after the prompt (LoRA or full; every task). encoder: the packaged MiniLM sentence encoder fine-tuned end to end with a label head (classification; the base model is not used). head: the LLM with a classification head, trained with LoRA (classification). auto: what the preset's measurements chose for classification, generate otherwise.")
@@ -111,9 +116,10 @@ class FinetuneConfig(BaseModel):
             from core.prompts.variants import Variant
 
             v = Variant(**self.variant)
-            if v.few_shot:
-                raise ValueError("the variant uses few-shot examples; fine-tuning teaches with the "
-                                 "whole train split, so use a zero-shot variant (few_shot 0)")
+            if v.few_shot and v.few_shot_mode != "similar":
+                raise ValueError("the variant uses fixed few-shot examples; fine-tuning teaches "
+                                 "with the whole train split, so use few_shot_mode: similar "
+                                 "(each row's most similar train rows) or few_shot 0")
         return self
 
     @property

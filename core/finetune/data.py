@@ -21,15 +21,11 @@ from core.prompts.variants import Variant, render_variant
 IGNORE = -100
 
 
-def default_variant(task: str) -> Variant:
-    """The zero-shot prompt used when a run names none."""
-    if task == "classification":
-        return Variant(name="fine-tune", system="Classify the text. Answer with one label: {labels}.",
-                       template="{input}")
-    if task == "scale":
-        return Variant(name="fine-tune", system="Rate the text. Answer with a number only.",
-                       template="{input}")
-    return Variant(name="fine-tune", template="{input}")
+def default_variant(task: str, with_context: bool = False) -> Variant:
+    """The zero-shot prompt used when a run names none (core.finetune.prompting)."""
+    from core.finetune.prompting import default_variant as default
+
+    return default(task, with_context)
 
 
 @dataclass

@@ -18,7 +18,8 @@ import os
 from dataclasses import dataclass, field
 
 from core.finetune.config import MIN_TRAIN_ROWS, FinetuneConfig, FinetuneError
-from core.finetune.data import Encoder, Rows, default_variant, prompts_for, rows_from_frame
+from core.finetune.data import Encoder, Rows, prompts_for, rows_from_frame
+from core.finetune.prompting import check_fillable, default_variant, freeze
 from core.hf import loading
 from core.models import kinds
 from core.prompts.variants import Variant
@@ -39,10 +40,11 @@ class RunData:
     version: object
     task: str
     labels: list[str] | None
-    variant: Variant
+    variant: Variant  # what renders each row (dynamic parts resolved into the rows)
     train: Rows
     eval: Rows
     test: Rows
+    chosen: Variant | None = None  # the variant as the user chose it (what the run records)
 
 
 @dataclass
@@ -131,13 +133,27 @@ def load_run_data(ws, cfg: FinetuneConfig, problems: list[str] | None = None) ->
     if m.task == "classification":
         labels = sorted({str(t).strip() for t in frame[m.target_col] if str(t).strip()})
     try:
-        variant = Variant(**cfg.variant) if cfg.variant else default_variant(m.task)
+        variant = (Variant(**cfg.variant) if cfg.variant
+                   else default_variant(m.task, bool(cfg.kb or m.context_col)))
         variant.check_columns(version.columns)
     except (ValueError, TypeError) as e:
         problems.append(f"the prompt variant cannot be used: {e}")
         return None
-    return RunData(version, m.task, labels, variant, parts[cfg.train_split],
-                   parts[cfg.eval_split], parts[cfg.test_split])
+    bad = check_fillable(variant, version.columns, m.context_col, cfg.kb, m.task)
+    if bad:
+        problems.append(bad)
+        return None
+    from core.retrieval.errors import RetrievalError
+
+    names = [cfg.train_split, cfg.eval_split, cfg.test_split]
+    try:
+        rendered = freeze(ws, variant, version, sp, {n: parts[n] for n in names}, cfg.kb,
+                          cfg.kb_k, cfg.context_tokens, {n: n for n in names})
+    except RetrievalError as e:
+        problems.append(str(e))
+        return None
+    return RunData(version, m.task, labels, rendered, parts[cfg.train_split],
+                   parts[cfg.eval_split], parts[cfg.test_split], variant)
 
 
 def trainable_models(ws) -> list[str]:
@@ -237,7 +253,9 @@ def plan_run(ws, cfg: FinetuneConfig, progress=None) -> Plan:
         raise FinetuneError(bad)
     cfg = cfg.model_copy(update={"dataset_version": data.version.number,
                                  "dataset_hash": data.version.hash,
-                                 "variant": data.variant.model_dump()}).for_task(data.task)
+                                 "variant": (data.chosen or data.variant).model_dump(),
+                                 "context_col": data.version.mapping.context_col}
+                       ).for_task(data.task)
     # a budgeted run decides its test sample once it has timed its scoring (core.finetune.measure)
     est = estimate(ws, cfg, config, params, trainable, examples, data)
     # a first guess (no measurement yet) may be pessimistic: refuse only at half its figure

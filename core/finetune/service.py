@@ -20,6 +20,7 @@ from dataclasses import asdict, dataclass
 from core import jobs
 from core.finetune.config import FinetuneConfig, trained_model
 from core.finetune.plan import Plan, plan_run
+from core.finetune.prompting import prompt_record
 from core.jobs.files import read_json, read_metrics
 
 KIND = "finetune"
@@ -75,6 +76,7 @@ def run_record(ws, job) -> dict:
         "dataset": cfg.get("dataset"), "created_at": job.created_at,
         "started_at": job.started_at, "finished_at": job.finished_at,
         "run_dir": str(job.run_dir), "config": cfg,
+        "prompt": prompt_record(cfg) if cfg else None,
         **{k: res.get(k) for k in TIMING},
     }
 

@@ -160,9 +160,7 @@ def body(ctx: JobContext) -> dict:
         from core.finetune.scoring import before_after
 
         ctx.status(phase="before/after on the test split")
-        from core.prompts.variants import Variant
-
-        ba = before_after(ws, baseline, result["model_id"], Variant(**cfg.variant), rows,
+        ba = before_after(ws, baseline, result["model_id"], data.variant, rows,
                           data.task, data.labels, choice.kind, progress=ctx.log,
                           train_rows=engine_rows(data.train))
         result.update(ba)
@@ -172,7 +170,7 @@ def body(ctx: JobContext) -> dict:
         ctx.status(phase="head-to-head with the cheaper rungs")
         result["head_to_head"] = head_to_head(
             ws, cfg, data, rows, ba, baseline, lambda m: [c["score"] for c in evaluate_model(
-                ws, m, Variant(**cfg.variant), rows, data.task, data.labels, choice.kind,
+                ws, m, data.variant, rows, data.task, data.labels, choice.kind,
                 engine_rows(data.train))[1]])
         ctx.log(f"before {ba['before'].get('score')} -> after {ba['after'].get('score')} "
                 f"({choice.kind}; {ba['comparison']['verdict']})")
