@@ -37,7 +37,7 @@ def main() -> None:
 
     from core.datasets import load_sample
     from core.evals.store import cells_frame
-    from core.finetune.data import default_variant
+    from core.finetune.prompting import default_variant
     from core.prompts.files import dump_prompts
     from core.workspace import open_workspace
     from tests.server.llama import llama_server

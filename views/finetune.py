@@ -9,9 +9,9 @@ from core import jobs
 from core.errors import LadderError
 from core.finetune import PRESETS, build_config, service
 from core.finetune.config import PRESET_HELP, FinetuneConfig
-from core.finetune.data import default_variant
 from core.finetune.plan import plan_run, trainable_models
 from views.common import flash, show_flash, workspace
+from views.finetune_prompt import prompt_section
 
 ws = workspace()
 st.title("Fine-tuning")
@@ -21,7 +21,8 @@ st.caption("One click queues a fine-tune in the background: it keeps going if yo
            "the best prompt on the same test rows.")
 show_flash("ft")
 
-FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version", "preset"}
+FIXED = {"base_model", "dataset", "dataset_hash", "variant", "dataset_version", "preset",
+         "prompt_source", "kb", "kb_k", "context_col"}  # the prompt section sets these
 FIELDS = FinetuneConfig.model_fields
 
 
@@ -73,12 +74,7 @@ def new_run_tab():
     task = next(d["task"] for d in datasets if d["name"] == data)
     preset = st.radio("Preset", list(PRESETS), horizontal=True, key="ft_preset",
                       format_func=str.capitalize, captions=[PRESET_HELP[p] for p in PRESETS])
-    dv = default_variant(task)
-    with st.expander("Prompt (used for training and for before/after)"):
-        system = st.text_area("System message", dv.system or "", key=f"ft_sys_{task}",
-                              help="Placeholders: {labels}, {input} and any column.")
-        template = st.text_area("User message", dv.template, key=f"ft_tpl_{task}")
-    values = {}
+    values = prompt_section(ws, next(d for d in datasets if d["name"] == data), task)
     with st.expander("Advanced: every setting"):
         from core.finetune.config import APPROACH_SETTINGS, CLASSIFICATION_APPROACH
 
@@ -95,7 +91,6 @@ def new_run_tab():
             start = PRESETS[preset].get(name, FIELDS[name].default)
             with cols[i % 3]:
                 values[name] = _widget(name, start, f"ft_{preset}_{name}", task)
-    values["variant"] = {"name": "fine-tune", "template": template, "system": system or None}
     values["preset"] = preset
     st.info(explain(values.get("approach", "auto"), preset, task), icon="🎯")
     check, go_btn = st.columns([1, 1])

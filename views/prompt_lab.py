@@ -193,6 +193,15 @@ with tab_results:
     if run_id is not None:
         progress_panel(ws, run_id)
         board = leaderboard_view(ws, run_id, export_key="pl_csv", show_scorer=True)
+        names = [v.name for v in variants]
+        if board and names:
+            c1, c2 = st.columns([2, 1])
+            best = max(board, key=lambda e: e.get("score") or 0).get("name")
+            pick = c1.selectbox("Fine-tune with the variant", names, key="pl_ft_variant",
+                                index=names.index(best) if best in names else 0)
+            if c2.button("Fine-tune with this variant →", key="pl_ft_go"):
+                st.session_state["ft_prompt_pick"] = f"Prompt Lab: {pick}"
+                st.switch_page("views/finetune.py")
         if board:
             data = load_rows(ws, dataset["name"], "all")
             st.subheader("Rows x variants")

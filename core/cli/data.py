@@ -6,6 +6,8 @@ import sys
 
 from core.cli.args import positive_int as _positive_int
 from core.cli.args import workspace as _ws
+from core.cli.data_label import register_label
+from core.cli.data_records import version_record as _vrec
 from core.cli.output import emit
 
 
@@ -36,26 +38,7 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_import)
 
-    p = dsub.add_parser(
-        "label", help="let a registered model (the teacher) label the unlabelled rows; "
-                      "writes a new version",
-        description="The teacher answers each row without a target through the evaluation "
-                    "engine; its parsed answer becomes the target and the column label_source "
-                    "says teacher:MODEL (hand labels are kept, marked human). Answers are stored "
-                    "as they arrive: run the same command again after a crash to resume.")
-    p.add_argument("name")
-    p.add_argument("--model", required=True, metavar="TEACHER", help="a registered model id")
-    p.add_argument("--prompts", required=True, metavar="FILE", help="a YAML prompts file")
-    p.add_argument("--variant", required=True, metavar="V", help="the variant of FILE to use")
-    p.add_argument("--limit", type=_positive_int, metavar="N",
-                   help="label at most N unlabelled rows (in file order)")
-    p.add_argument("--gold", type=_positive_int, metavar="N",
-                   help="keep N hand-labelled rows as the test split (measured against people)")
-    p.add_argument("--labels", metavar="A,B,...",
-                   help="the label set, when no row is labelled by hand yet (classification)")
-    _version_arg(p)
-    p.add_argument("--json", action="store_true")
-    p.set_defaults(func=cmd_label)
+    register_label(dsub)
 
     p = dsub.add_parser("list", help="list datasets with their latest version")
     p.add_argument("--json", action="store_true")
@@ -133,14 +116,6 @@ def _version_arg(p) -> None:
 
 def _progress(msg: str) -> None:
     print(f"[ladder] {msg}", file=sys.stderr, flush=True)
-
-
-def _vrec(v) -> dict:
-    return {"name": v.dataset, "version": v.number, "hash": v.hash, "rows": v.rows,
-            "task": v.mapping.task, "input_col": v.mapping.input_col,
-            "target_col": v.mapping.target_col, "context_col": v.mapping.context_col,
-            "source": v.source, "note": v.note, "parent_hash": v.parent_hash,
-            "columns": v.columns, "created_at": v.created_at, "given_splits": list(v.given)}
 
 
 def cmd_import(args) -> int:
@@ -354,56 +329,4 @@ def cmd_delete(args) -> int:
     gone = datasets.delete(_ws(), args.name, args.version)
     nums = ", ".join(str(v.number) for v in gone)
     print(f"Deleted '{args.name}' version{'s' if len(gone) > 1 else ''} {nums}.")
-    return 0
-
-
-def _label_progress(done: int, total: int, eta: float | None) -> None:
-    eta_s = f", ETA {eta:.0f}s" if eta is not None else ""
-    print(f"\r[ladder] labelled {done}/{total} rows{eta_s}   ", end="", file=sys.stderr,
-          flush=True)
-
-
-def cmd_label(args) -> int:
-    from core.labelling.teacher import PROVENANCE, label_dataset
-    from core.prompts.files import load_prompts
-
-    ws = _ws()
-    variants = load_prompts(args.prompts)
-    chosen = next((v for v in variants if v.name == args.variant), None)
-    if chosen is None:
-        from core.cli.output import CliError
-
-        raise CliError(f"{args.prompts} has no variant '{args.variant}'; its variants: "
-                       f"{', '.join(v.name for v in variants)}.")
-    labels = [x for x in (args.labels or "").split(",") if x.strip()] or None
-    res = label_dataset(ws, args.name, args.model, chosen, limit=args.limit, gold=args.gold,
-                        labels=labels, number=args.version,
-                        progress=None if args.json else _label_progress)
-    if not args.json:
-        print(file=sys.stderr)
-    v, run = res.version, res.run
-    text = (f"Saved '{v.dataset}' version {v.number} ({v.short}): {run.labelled} of {run.asked} "
-            f"rows labelled by {run.model_id} (variant {run.variant}) in {run.model_s:.1f} s of "
-            f"model time, cost ${run.cost_usd:.4f}"
-            + (f"; {run.resumed} answers read back from an interrupted labelling" if run.resumed
-               else "") + f". Column {PROVENANCE} says who labelled each row; version "
-            f"{res.parent.number} is unchanged."
-            if res.created else
-            f"No change: these labels are already version {v.number} ({v.short}).")
-    if run.gold:
-        text += f"\nGold test split: {run.gold} hand-labelled rows."
-    if run.check_rows:
-        text += (f"\nCheck: the teacher gave the hand label on {run.check_agreement:.0%} of "
-                 f"{run.check_rows} hand-labelled rows; a student learns its mistakes too, so "
-                 "compare it with a classifier on your hand labels before relying on it.")
-    if run.unparsed:
-        text += (f"\n{len(run.unparsed)} answers named no label; those rows stay unlabelled: "
-                 + ", ".join(f"row {u['row_id']} ({u['output'][:40]!r})"
-                             for u in run.unparsed[:10])
-                 + (" ..." if len(run.unparsed) > 10 else ""))
-    if res.still_unlabelled:
-        text += f"\n{res.still_unlabelled} rows are still unlabelled."
-    emit({**_vrec(v), "created": res.created, "parent_version": res.parent.number,
-          "label_run": run.record(), "still_unlabelled": res.still_unlabelled,
-          "provenance_column": PROVENANCE}, args.json, text)
     return 0

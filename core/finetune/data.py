@@ -21,13 +21,6 @@ from core.prompts.variants import Variant, render_variant
 IGNORE = -100
 
 
-def default_variant(task: str, with_context: bool = False) -> Variant:
-    """The zero-shot prompt used when a run names none (core.finetune.prompting)."""
-    from core.finetune.prompting import default_variant as default
-
-    return default(task, with_context)
-
-
 @dataclass
 class Rows:
     """The rows of one split as render-ready dicts plus their targets."""

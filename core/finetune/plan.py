@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from core.finetune.config import MIN_TRAIN_ROWS, FinetuneConfig, FinetuneError
 from core.finetune.data import Encoder, Rows, prompts_for, rows_from_frame
-from core.finetune.prompting import check_fillable, default_variant, freeze
+from core.finetune.prompting import run_variant
 from core.hf import loading
 from core.models import kinds
 from core.prompts.variants import Variant
@@ -132,26 +132,11 @@ def load_run_data(ws, cfg: FinetuneConfig, problems: list[str] | None = None) ->
     labels = None
     if m.task == "classification":
         labels = sorted({str(t).strip() for t in frame[m.target_col] if str(t).strip()})
-    try:
-        variant = (Variant(**cfg.variant) if cfg.variant
-                   else default_variant(m.task, bool(cfg.kb or m.context_col)))
-        variant.check_columns(version.columns)
-    except (ValueError, TypeError) as e:
-        problems.append(f"the prompt variant cannot be used: {e}")
-        return None
-    bad = check_fillable(variant, version.columns, m.context_col, cfg.kb, m.task)
-    if bad:
-        problems.append(bad)
-        return None
-    from core.retrieval.errors import RetrievalError
-
     names = [cfg.train_split, cfg.eval_split, cfg.test_split]
-    try:
-        rendered = freeze(ws, variant, version, sp, {n: parts[n] for n in names}, cfg.kb,
-                          cfg.kb_k, cfg.context_tokens, {n: n for n in names})
-    except RetrievalError as e:
-        problems.append(str(e))
+    found = run_variant(ws, cfg, version, sp, {n: parts[n] for n in names}, problems)
+    if found is None:
         return None
+    variant, rendered = found
     return RunData(version, m.task, labels, rendered, parts[cfg.train_split],
                    parts[cfg.eval_split], parts[cfg.test_split], variant)
 

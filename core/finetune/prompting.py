@@ -102,6 +102,33 @@ def freeze(ws, variant: Variant, version, split, parts: dict[str, Rows], kb: str
         else None, "few_shot": 0, "few_shot_mode": "fixed"})
 
 
+def run_variant(ws, cfg, version, split, parts: dict[str, Rows],
+                problems: list[str]) -> tuple[Variant, Variant] | None:
+    """(the variant the run records, the variant that renders its rows) with the dynamic
+    parts resolved into `parts`; None with the reason in `problems` when it cannot be used."""
+    from core.retrieval.errors import RetrievalError
+
+    m = version.mapping
+    try:
+        variant = (Variant(**cfg.variant) if cfg.variant
+                   else default_variant(m.task, bool(cfg.kb or m.context_col)))
+        variant.check_columns(version.columns)
+    except (ValueError, TypeError) as e:
+        problems.append(f"the prompt variant cannot be used: {e}")
+        return None
+    bad = check_fillable(variant, version.columns, m.context_col, cfg.kb, m.task)
+    if bad:
+        problems.append(bad)
+        return None
+    try:
+        rendered = freeze(ws, variant, version, split, parts, cfg.kb, cfg.kb_k,
+                          cfg.context_tokens, {n: n for n in parts})
+    except RetrievalError as e:
+        problems.append(str(e))
+        return None
+    return variant, rendered
+
+
 def prompt_record(cfg: dict) -> dict:
     """What a run's prompt is made of (`cfg`: the run's config as a dict), for `--json`, the
     CLI and the page.

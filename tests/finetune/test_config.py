@@ -50,7 +50,8 @@ def test_unknown_setting_names_close_matches():
     ({"batch_size": 0}, "batch_size must be at least 1"),
     ({"optimizer": "adam"}, "optimizer"),
     ({"early_stopping_metric": "val_score", "eval_rows": 0}, "eval_rows above 0"),
-    ({"variant": {"name": "v", "template": "{examples} {input}", "few_shot": 2}}, "zero-shot"),
+    ({"variant": {"name": "v", "template": "{examples} {input}", "few_shot": 2}},
+     "fixed few-shot.*few_shot_mode: similar"),
 ])
 def test_bad_settings_are_refused(overrides, message):
     with pytest.raises(FinetuneError, match=message):

@@ -19,7 +19,7 @@ import pytest
 from core.cli import main
 from core.datasets import load_sample
 from core.evals.store import cells_frame
-from core.finetune.data import default_variant
+from core.finetune.prompting import default_variant
 from core.prompts.files import dump_prompts
 from tests.conftest import LADDER
 from tests.server.llama import ServerError, llama_server
