@@ -21,6 +21,7 @@ go under RAW/<name>/, named as in the repository:
 | finsent | 4,673 train + 584 validation + 585 test | 3 | train.csv, development.csv, test.csv (`data/{train,development,test}/`) | github.com/TheKvolts/CIS5300_Final_Project @ 541f037 | Kaggle "Financial Sentiment Analysis" (sbhatti: FiQA + Financial PhraseBank, 5,842 rows) split 80/10/10, seed 42 |
 | news20 | 11,314 train + 7,532 test; run on 4,000 + 1,000 (seeded, stratified) | 20 | 20news-bydate-train/, 20news-bydate-test/ (`data/20ng/`) | github.com/yao8839836/text_gcn @ 9622236 | 20 Newsgroups by date, Lang 1995; Yao et al., 2019 |
 | sst2 | 67,349 train + 872 test (GLUE's dev); run on 3,000 train (seeded, stratified) | 2 | train.tsv, dev.tsv, test.tsv (`data/SST-2/`) | github.com/forest-snow/alps @ 3c7ef2c | SST-2, Socher et al., 2013; GLUE, Wang et al., 2019 |
+| clinc150 | 15,000 train + 3,000 validation + 4,500 test (in-scope) | 150 | data_full.json (`data/`) | github.com/clinc/oos-eval @ 828f809 | Larson et al., 2019 |
 
 finsent is noisy: the Kaggle file merges FiQA and PhraseBank, 514 sentences occur with
 two labels, and 78 test sentences also occur in train (77 of them with another label).

@@ -129,6 +129,13 @@ def _news20(raw: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
+def _clinc150(raw: Path) -> dict[str, pd.DataFrame]:
+    """The 150 in-scope intents of the "full" file (its out-of-scope queries left out)."""
+    d = json.loads((raw / "data_full.json").read_text(encoding="utf-8"))
+    return {part: pd.DataFrame(d[key], columns=["query", "intent"])
+            for part, key in (("train", "train"), ("validation", "val"), ("test", "test"))}
+
+
 def _sst2(raw: Path) -> dict[str, pd.DataFrame]:
     def tsv(name):
         d = pd.read_csv(raw / name, sep="\t", quoting=csv.QUOTE_NONE, keep_default_na=False)
@@ -152,6 +159,8 @@ KVOLTS = "github.com/TheKvolts/CIS5300_Final_Project @ 541f037, README (Results 
 TEXTGCN = "Yao, Mao & Luo, Graph Convolutional Networks for Text Classification, AAAI 2019"
 BERTGCN = ("Lin et al., BertGCN, Findings of ACL 2021, main results (github.com/ZeroRin/BertGCN "
            "@ 5ef65b0 README)")
+CLINC = ("Larson et al., An Evaluation Dataset for Intent Classification and Out-of-Scope "
+         "Prediction, EMNLP 2019, Table 2 (Full, oos-train, in-scope accuracy)")
 SST2_CARD = ("Sanh et al., DistilBERT, 2019; model card of "
              "distilbert-base-uncased-finetuned-sst-2-english")
 
@@ -227,6 +236,19 @@ SETS: dict[str, RealSet] = {s.name: s for s in (
             published_on="the same 872 rows (GLUE's dev file), trained on all 67,349 train "
                          "phrases (the run uses a seeded sample of 3,000)",
             sample={"train": 3000}),
+    RealSet("clinc150", "query", "intent", "Which of the assistant's 150 intents does this "
+            "query ask for?",
+            "the intent names are snake_case actions or questions of a virtual assistant in 10 "
+            "domains (banking, credit cards, work, travel, auto and commute, home, utility, "
+            "kitchen and dining, small talk, meta), e.g. transfer, pto_request, translate",
+            {"data_full.json": "36923c3705a59e08fe9c3883d8bc2dd966ef93e22cb78ac41171782a698d56e0"},
+            _clinc150, {"train": 15000, "validation": 3000, "test": 4500},
+            (Published("FastText", 0.890, CLINC), Published("SVM, bag of words", 0.910, CLINC),
+             Published("MLP over USE embeddings", 0.935, CLINC),
+             Published("BERT, fine-tuned", 0.969, CLINC)),
+            published_on="the same 4,500 in-scope test queries; the paper's models also learned "
+                         "a 151st out-of-scope class from 100 more train queries",
+            majority=30 / 4500),
 )}
 
 

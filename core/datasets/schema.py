@@ -78,6 +78,10 @@ def _is_json_object(s: str) -> bool:
         return False
 
 
+def _words(n: float) -> str:
+    return f"{n:g} word{'' if n == 1 else 's'}"
+
+
 def guess_task(values: pd.Series, change: str = "") -> TaskGuess:
     """Guess the task type from the shape of the target values, with the reason.
 
@@ -118,11 +122,11 @@ def guess_task(values: pd.Series, change: str = "") -> TaskGuess:
         return TaskGuess(
             "classification", "labels",
             f"classification: {distinct:,} distinct targets over {n:,} rows, "
-            f"{'short (median ' + f'{np.median(words):g} words)' if short else 'few'} and "
+            f"{'short (median ' + _words(np.median(words)) + ')' if short else 'few'} and "
             f"repeated ({repeated:.0%} of rows share their target with another row){tail}.")
     why = (f"{distinct:,} distinct targets over {n:,} rows" if distinct > MAX_CLASSES else
            f"{1 - repeated:.0%} of rows have a target no other row has" if repeated < 0.5 or
-           not few else f"the targets read as text (median {np.median(words):g} words, "
+           not few else f"the targets read as text (median {_words(np.median(words))}, "
            f"{sentences:.0%} with sentence punctuation)")
     return TaskGuess("free_text", "text", f"free text: {why}{tail}.")
 
