@@ -176,6 +176,9 @@ def run_panel(run_id: str, live: bool = False):
         st.error(rec["error"])
     for a in rec.get("alarms") or []:
         st.warning(f"**{a['kind'].replace('_', ' ').capitalize()}** — {a['message']}")
+    if rec.get("prompt") or rec.get("traded"):
+        st.caption(" ".join([(rec.get("prompt") or {}).get("note") or ""]
+                            + [f"Budget: {t}." for t in rec.get("traded") or []]))
     records = jobs.read_metrics(job.run_dir)
     if records:
         st.plotly_chart(curves_figure(records), width="stretch", key=f"ft_fig_{run_id}")

@@ -69,7 +69,8 @@ def _public(rec: dict) -> dict:
     keys = ("run_id", "status", "pid", "phase", "step", "max_steps", "eta_s", "error",
             "adapter_path", "model_id", "before", "after", "flipped", "p_value", "alarms",
             "scorer", "scorer_why", "comparison", "changed", "samples", "head_to_head", "base_model",
-            "trained_model", "dataset", "run_dir", "warm_start", "prompt")
+            "trained_model", "dataset", "run_dir", "warm_start", "prompt",
+            "traded")
     return {k: rec.get(k) for k in keys}
 
 
@@ -89,6 +90,8 @@ def _describe(rec: dict) -> str:
         lines.append(f"  error: {rec['error']}")
     for a in rec.get("alarms") or []:
         lines.append(f"  alarm: {a['message']}")
+    for t in rec.get("traded") or []:
+        lines.append(f"  budget: {t}")
     if rec.get("model_id"):
         lines.append(f"  model: {rec['model_id']}  adapter: {rec['adapter_path']}")
     from core.finetune.warm import warm_start_text

@@ -33,6 +33,14 @@ MIN_TEST_ROWS_TEXT = 30
 # scores at least MIN_VAL_ROWS_TEXT rows (fewer than asked for when generation is slow).
 VALIDATE_SHARE = 0.10
 MIN_VAL_ROWS_TEXT = 8
+# Training keeps at least half of a budgeted free-text run: when long answers make the
+# scoring floors cost more, validation is scored by loss alone, then before/after takes
+# fewer test inputs (never under MIN_TEST_ROWS_FLOOR). DialogSum's Quick run (~100-token
+# answers at 2.7 s each) once spent its floors and trained 3 steps of its 5 minutes. The
+# plan aims at 55% so that validation losses and timing noise still leave half.
+TRAIN_SHARE_MIN = 0.55
+MIN_TEST_ROWS_FLOOR = 10
+TRADE_WORTH = 0.05  # share of the budget a scoring cost must pass to be traded for training
 # Label predictors (encoder, head): an evaluation is one forward pass over the validation
 # rows (loss and accuracy together); all of them, the starting point's included, may take
 # this share of the budget, on at least MIN_VAL_ROWS_LABEL rows. Long inputs (20 Newsgroups:
@@ -84,6 +92,7 @@ class ScoringPlan:
     val_rows: int
     before_after_s: float  # both passes
     validate_score_s: float  # the validation score at one evaluation
+    traded: tuple[str, ...] = ()  # what scoring gave up so that training keeps its share
 
 
 def after_factor(base_tokens: float, target_tokens: float, cap: float = 3.0) -> float:
@@ -98,16 +107,21 @@ def after_factor(base_tokens: float, target_tokens: float, cap: float = 3.0) -> 
 
 
 def plan_scoring(budget_s: float, gen_s_per_row: float, test_available: int, val_wanted: int,
-                 evaluations: int, score_sets: int = 1, factor: float = 1.0) -> ScoringPlan:
+                 evaluations: int, score_sets: int = 1, factor: float = 1.0,
+                 spent_s: float = 0.0) -> ScoringPlan:
     """Test and validation rows whose generation fits the budget's shares.
 
     `gen_s_per_row` is the time one generated row took (timed on real test rows with the
     evaluation's decoding); `factor` scales it for the fine-tuned pass (`after_factor`).
+    `spent_s` (loading, measuring) counts against the budget: when the scoring would leave
+    training less than TRAIN_SHARE_MIN of the budget, validation is scored by loss alone
+    and then the test inputs shrink, each trade named in `traded`.
 
     >>> plan_scoring(300, 0.2, 630, 32, 3)  # fast: before/after 69 s share / 0.4 s
-    ScoringPlan(test_rows=172, val_rows=32, before_after_s=74.8, validate_score_s=6.4)
-    >>> plan_scoring(300, 2.0, 630, 32, 3)  # slow: the floors, and fewer validation rows
-    ScoringPlan(test_rows=30, val_rows=8, before_after_s=126.0, validate_score_s=16.0)
+    ScoringPlan(test_rows=172, val_rows=32, before_after_s=74.8, validate_score_s=6.4, traded=())
+    >>> p = plan_scoring(300, 2.7, 500, 32, 3, spent_s=40)  # long answers: training first
+    >>> p.test_rows, p.val_rows, len(p.traded)
+    (14, 0, 2)
     """
     per_test_row = gen_s_per_row * (1.0 + factor)
     test = test_rows_for(budget_s, per_test_row / 2, test_available, MIN_TEST_ROWS_TEXT,
@@ -115,8 +129,27 @@ def plan_scoring(budget_s: float, gen_s_per_row: float, test_available: int, val
     per_eval_row = gen_s_per_row * max(1, score_sets)
     fit = int(VALIDATE_SHARE * budget_s / max(per_eval_row * max(1, evaluations), 1e-9))
     val = min(val_wanted, max(MIN_VAL_ROWS_TEXT, fit)) if val_wanted else 0
+    traded: list[str] = []
+    # what scoring may take so that training keeps its share of the budget
+    room = (1 - TRAIN_SHARE_MIN) * budget_s - spent_s - SAVE_MARGIN_S - BEFORE_AFTER_FIXED_S
+    ba_s = lambda n: n * per_test_row  # noqa: E731
+    worth = TRADE_WORTH * budget_s  # a scoring cost below this is not worth a trade
+    val_s = val * per_eval_row * evaluations
+    if ba_s(test) + val_s > room and test > MIN_TEST_ROWS_TEXT:  # first: a smaller sample
+        test = max(MIN_TEST_ROWS_TEXT, min(test, int(max(0.0, room - val_s) / per_test_row)))
+    if val_s > worth and ba_s(test) + val_s > room:
+        traded.append(f"validation scored by loss alone (generating {val} validation answers "
+                      f"at {evaluations} evaluations would take {val_s:.0f} s of training "
+                      "time)")
+        val = 0
+    if ba_s(test) > max(room, worth):
+        fewer = max(MIN_TEST_ROWS_FLOOR, min(test, int(max(0.0, room) / per_test_row)))
+        if fewer < test:
+            traded.append(f"before/after on {fewer} test inputs instead of {test} (answers "
+                          f"take {gen_s_per_row:.1f} s each)")
+            test = fewer
     return ScoringPlan(test, val, round(test * per_test_row + BEFORE_AFTER_FIXED_S, 1),
-                       round(val * per_eval_row, 1))
+                       round(val * per_eval_row, 1), tuple(traded))
 
 
 SAVE_MARGIN_S = 8.0  # saving the adapter, registering, writing results

@@ -136,14 +136,20 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
         scoring = time_generation(backend, data, prep.validator.params, cfg.seed)
         score_row = scoring["s_per_row"]
         sp = bud.plan_scoring(budget_s, score_row, n_test, cfg.eval_rows, cfg.evaluations,
-                              len(prep.score_sets) or 1, scoring["after_factor"])
+                              len(prep.score_sets) or 1, scoring["after_factor"],
+                              spent_s=time.time() - ctx.started)
         test_n = min(cfg.test_rows, n_test) if cfg.test_rows else sp.test_rows
         before_after = (test_n * score_row * (1 + scoring["after_factor"])
                         + bud.BEFORE_AFTER_FIXED_S)
         if sp.val_rows != cfg.eval_rows:
             decided["eval_rows"] = sp.val_rows
+            if not sp.val_rows and cfg.early_stopping_metric == "val_score":
+                decided["early_stopping_metric"] = "val_loss"  # no score to follow
             prep.score_sets = score_sets_for(cfg.model_copy(update=decided), data)
-        scoring.update(test_rows=test_n, eval_rows=sp.val_rows)
+        scoring.update(test_rows=test_n, eval_rows=sp.val_rows, traded=list(sp.traded))
+        for t in sp.traded:
+            ctx.log(f"budget: {t}, so that training keeps at least "
+                    f"{bud.TRAIN_SHARE_MIN:.0%} of the {budget_s:.0f} s")
     else:
         score_row = (known.score_s_per_row if known is not None
                      else _time_scoring(backend, prep, data))

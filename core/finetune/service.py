@@ -77,6 +77,8 @@ def run_record(ws, job) -> dict:
         "started_at": job.started_at, "finished_at": job.finished_at,
         "run_dir": str(job.run_dir), "config": cfg,
         "prompt": prompt_record(cfg) if cfg else None,
+        "traded": ((read_json(job.run_dir / "budget.json") or {}).get("scoring") or {}
+                   ).get("traded") or [],
         **{k: res.get(k) for k in TIMING},
     }
 

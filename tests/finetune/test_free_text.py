@@ -152,6 +152,24 @@ def test_slow_generation_plans_fewer_rows_within_the_shares():
     assert bud.plan_scoring(300, 0.02, 630, 32, 3).test_rows == 630
 
 
+def test_long_answers_give_up_scoring_before_training_time():
+    """DialogSum on Quick: ~100-token answers at 2.7 s a row once left 3 training steps."""
+    budget, spent, row_s, step_s, loss_eval_s = 300, 40, 2.7, 2.0, 3.0
+    p = bud.plan_scoring(budget, row_s, 500, 32, 3, spent_s=spent)
+    assert p.val_rows == 0 and p.validate_score_s == 0
+    assert bud.MIN_TEST_ROWS_FLOOR <= p.test_rows < bud.MIN_TEST_ROWS_TEXT
+    assert "loss alone" in p.traded[0] and f"{p.test_rows} test inputs" in p.traded[1]
+    steps = bud.budget_steps(budget, spent, step_s, p.before_after_s, loss_eval_s, 3, 10_000)
+    assert steps * step_s >= 0.5 * budget
+    # what the floors (30 test inputs, 8 validation answers a time) left before
+    old_ba = bud.MIN_TEST_ROWS_TEXT * 2 * row_s + bud.BEFORE_AFTER_FIXED_S
+    old_eval = loss_eval_s + bud.MIN_VAL_ROWS_TEXT * row_s
+    assert bud.budget_steps(budget, spent, step_s, old_ba, old_eval, 3, 10_000) * step_s < (
+        0.5 * budget)
+    # short answers trade nothing
+    assert bud.plan_scoring(budget, 0.2, 500, 32, 3, spent_s=spent).traded == ()
+
+
 def test_a_budgeted_free_text_run_times_generation_and_reports_rows(tiny_ws):
     from core import jobs
     from core.finetune import build_config, service
