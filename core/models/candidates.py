@@ -14,6 +14,12 @@ from dataclasses import dataclass
 from core.models.base import ChatPrompt, ModelError
 from core.models.prefix import batch_cache, fits_window, suffix_batch
 
+# Candidate positions (rows x fed candidate tokens) one pass may hold: each keeps a row of
+# logits over the vocabulary (SmolLM2: 49,152), so 150 intent names x 16 rows once held
+# several GB. Rows with many candidates run in smaller batches instead.
+CANDIDATE_POSITIONS = 4096
+LSE_CHUNK = 1024  # positions whose log-sum-exp is taken at once (fp32 copies stay small)
+
 
 @dataclass
 class CandidateScores:
@@ -57,8 +63,10 @@ class CandidateScoring:
             c_ids.append([self.tok(sep + c, add_special_tokens=False)["input_ids"]
                           for c in candidates])
         longest_c = max(len(c) for row in c_ids for c in row)
+        fed = max(1, max(sum(len(c) - 1 for c in row) for row in c_ids))
+        rows = max(1, min(batch_size, CANDIDATE_POSITIONS // fed))
         results: list[CandidateScores | None] = [None] * len(prompts)
-        for idx, p, kv in self._plan(p_ids, batch_size, longest_c * len(candidates)):
+        for idx, p, kv in self._plan(p_ids, rows, longest_c * len(candidates)):
             with self._lock, torch.inference_mode():
                 t0 = time.perf_counter()
                 lps = self._score_batch([p_ids[i][p:] for i in idx], [c_ids[i] for i in idx],
@@ -170,15 +178,18 @@ class CandidateScoring:
             logits = self.model(**fwd, logits_to_keep=keep).logits
         else:
             logits = self.model(**fwd).logits[keep]
-        logp = torch.log_softmax(logits.float(), -1)  # rows = kept positions, row-major
+        # rows = kept positions, row-major; each predicts the next token of its candidate
+        want = torch.tensor([c[j] for row in cands for c in row for j in range(1, len(c))],
+                            dtype=torch.long, device=logits.device)
+        picked = logits.gather(1, want[:, None]).squeeze(1).float()
+        lse = torch.cat([torch.logsumexp(logits[i:i + LSE_CHUNK].float(), -1)
+                         for i in range(0, logits.shape[0], LSE_CHUNK)]) if len(want) else picked
+        logp = (picked - lse).tolist()
         scores, k = [], 0
         for r, row in enumerate(cands):
             out = []
             for c, (_slot, n) in zip(row, where[r], strict=True):
-                total = float(first[r, c[0]])
-                for j in range(1, n):
-                    total += float(logp[k, c[j]])
-                    k += 1
-                out.append(total)
+                out.append(float(first[r, c[0]]) + sum(logp[k:k + n - 1]))
+                k += n - 1
             scores.append(out)
         return scores

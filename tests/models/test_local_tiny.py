@@ -144,3 +144,27 @@ def test_batched_candidate_scores_equal_one_at_a_time(chat):
         [alone] = b.score_candidates([p], cands, batch_size=1)
         assert got.logprobs == pytest.approx(alone.logprobs, abs=1e-4)
         assert got.input_tokens == alone.input_tokens
+
+
+def test_many_candidates_score_as_a_manual_pass_in_small_batches(monkeypatch):
+    """120 multi-token labels (intent routing): the same log-likelihoods whether the rows
+    share one pass or are cut into batches that hold few candidate positions."""
+    from core.models import candidates
+
+    b = backend(chat=True, seed=4)
+    words = "the sky is blue green red cat dog paris france capital".split()
+    cands = [f"{x} {y}" for x in words for y in words if x != y][:120]
+    prompts = [ChatPrompt(p) for p in PROMPTS]
+    whole = b.score_candidates(prompts, cands, batch_size=8)
+    monkeypatch.setattr(candidates, "CANDIDATE_POSITIONS", 130)  # one row's 120 per pass
+    cut = b.score_candidates(prompts, cands, batch_size=8)
+    for w, c in zip(whole, cut, strict=True):
+        assert w.logprobs == pytest.approx(c.logprobs, abs=1e-4)
+    p_ids = b.encode(b.render(prompts[0]))
+    for cand in (cands[0], cands[77], cands[-1]):
+        c_ids = b.tok(cand, add_special_tokens=False)["input_ids"]
+        with torch.no_grad():
+            logp = torch.log_softmax(b.model(input_ids=torch.tensor([p_ids + c_ids])
+                                             ).logits.float(), -1)[0]
+        expected = sum(float(logp[len(p_ids) - 1 + k, t]) for k, t in enumerate(c_ids))
+        assert whole[0].logprobs[cands.index(cand)] == pytest.approx(expected, abs=1e-4)
