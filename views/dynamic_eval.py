@@ -64,7 +64,7 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
     if board:
         st.subheader("Difference from the static prompt")
         st.dataframe(differences(ws, run_id), hide_index=True, width="stretch")
-    _retrieval_quality(ws, ds, kb_name, int(kb_k))
+    _retrieval_quality(ws, ds, kb_name, int(kb_k), run_id)
 
 
 def differences(ws, run_id: int) -> pd.DataFrame:
@@ -81,20 +81,31 @@ def differences(ws, run_id: int) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def _retrieval_quality(ws, ds: dict, kb_name: str | None, k: int) -> None:
-    """Hit rate@k and MRR when the dataset maps a reference-context column."""
-    from core import retrieval as R
-    from core.datasets import get_version, load_frame
+def _retrieval_quality(ws, ds: dict, kb_name: str | None, k: int, run_id: int) -> None:
+    """Hit rate@k and MRR against the gold passages (the context column), and the run's
+    answer scores split by whether the gold passage was retrieved."""
+    from core.datasets import get_version
+    from core.evals.gold import advice, gold_recall
 
-    version = get_version(ws, ds["name"])
-    col = version.mapping.context_col
-    if not col or kb_name is None:
+    if not get_version(ws, ds["name"]).mapping.context_col or kb_name is None:
         return
-    st.subheader("Retrieval quality against the reference-context column")
+    st.subheader("Retrieval against the gold passages")
+    st.caption("Each test row's context column holds the passage its question was asked "
+               "about: did the knowledge base find it, and does the answer depend on it?")
     if st.button(f"Measure hit rate@{k} and MRR", key="dv_hits"):
-        frame = load_frame(ws, version)
-        m = R.retrieval_metrics(R.open_kb(ws, kb_name), frame[version.mapping.input_col].tolist(),
-                                frame[col].tolist(), k)
-        c1, c2 = st.columns(2)
-        c1.metric(f"hit rate@{k}", f"{m['hit_rate']:.3f}")
-        c2.metric("MRR", f"{m['mrr']:.3f}")
+        try:
+            with st.spinner("Searching the knowledge base for every test row…"):
+                rec = gold_recall(ws, kb_name, ds["name"], "test", k, run_id=run_id)
+        except LadderError as e:
+            st.error(str(e))
+            return
+        c1, c2, c3 = st.columns(3)
+        c1.metric(f"hit rate@{k}", f"{rec['hit_rate']:.3f}")
+        c2.metric("MRR", f"{rec['mrr']:.3f}")
+        c3.metric("questions", f"{rec['n']:,}")
+        if rec["by_retrieval"]:
+            st.dataframe(pd.DataFrame(rec["by_retrieval"]).rename(columns={
+                "retrieved_n": "rows, gold retrieved", "retrieved_score": "score, retrieved",
+                "missed_n": "rows, gold missed", "missed_score": "score, missed"}),
+                hide_index=True, width="stretch")
+        st.info(advice(rec))

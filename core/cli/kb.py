@@ -59,10 +59,18 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_reindex)
 
-    p = ksub.add_parser("recall", help="recall@k of the index against exact search")
+    p = ksub.add_parser("recall", help="recall@k of the index against exact search; with "
+                        "--data, hit@k and MRR against each question's gold passage")
     p.add_argument("name")
     p.add_argument("--sample", type=_int_at_least(1), default=200)
     p.add_argument("-k", type=_int_at_least(1), default=5)
+    p.add_argument("--data", metavar="DATASET", help="a dataset whose context column holds the "
+                   "passage each row was asked about: did the search find it?")
+    p.add_argument("--split", default="test", choices=["train", "validation", "test", "all"])
+    p.add_argument("--limit", type=_int_at_least(1), metavar="N",
+                   help="a seeded sample of N rows of the split")
+    p.add_argument("--run", type=_int_at_least(1), metavar="ID", help="an evaluation run on "
+                   "the dataset: its answer scores split by gold passage retrieved or not")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_recall)
 
@@ -207,6 +215,16 @@ def cmd_reindex(args) -> int:
 def cmd_recall(args) -> int:
     from core import retrieval
 
+    if args.data is None and (args.run or args.limit):
+        from core.cli.output import CliError
+
+        raise CliError("--run and --limit measure a question set; add --data DATASET.")
+    if args.data is not None:
+        from core.evals.gold import advice, gold_recall
+
+        rec = gold_recall(_ws(), args.name, args.data, args.split, args.k, args.limit, args.run)
+        emit(rec, args.json, advice(rec))
+        return 0
     rep = retrieval.recall_check(retrieval.open_kb(_ws(), args.name), args.sample, args.k)
     emit(rep, args.json, f"recall@{rep['k']} = {rep['recall']:.3f} on {rep['sample']} queries "
          f"over {rep['chunks']} chunks (ef_search {rep['ef_search']}): {rep['advice']}")

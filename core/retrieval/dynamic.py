@@ -278,7 +278,7 @@ def is_hit(hit: Hit, reference: str) -> bool:
     return ref in text or (len(text) >= 20 and text in ref)
 
 
-def _first_hit(hits: list[Hit], reference: str, k: int | None) -> int | None:
+def first_hit(hits: list[Hit], reference: str, k: int | None) -> int | None:
     for rank, h in enumerate(hits[:k] if k else hits, 1):
         if is_hit(h, reference):
             return rank
@@ -290,7 +290,7 @@ def hit_rate_at_k(results: Sequence[list[Hit]], references: Sequence[str], k: in
     pairs = [(r, ref) for r, ref in zip(results, references, strict=True) if str(ref).strip()]
     if not pairs:
         return float("nan")
-    return sum(_first_hit(r, ref, k) is not None for r, ref in pairs) / len(pairs)
+    return sum(first_hit(r, ref, k) is not None for r, ref in pairs) / len(pairs)
 
 
 def mrr(results: Sequence[list[Hit]], references: Sequence[str], k: int | None = None) -> float:
@@ -298,7 +298,7 @@ def mrr(results: Sequence[list[Hit]], references: Sequence[str], k: int | None =
     pairs = [(r, ref) for r, ref in zip(results, references, strict=True) if str(ref).strip()]
     if not pairs:
         return float("nan")
-    ranks = [_first_hit(r, ref, k) for r, ref in pairs]
+    ranks = [first_hit(r, ref, k) for r, ref in pairs]
     return sum(1.0 / r for r in ranks if r) / len(pairs)
 
 
