@@ -13,6 +13,7 @@ with the same metric code:
 |---|---|---|---|---|
 | e2e | 4,672 pairs (547 inputs; the E2E dev set) | 630 inputs, 4,693 references | corpus BLEU (sacrebleu, all references), ROUGE-L (rouge-score, best reference) | TGen, the challenge baseline (Dušek et al., 2020): BLEU 65.93, ROUGE-L 68.50 on all 630 inputs |
 | dialogsum | 500 dialogues (the DialogSum dev set) | 500 dialogues, 3 references each | ROUGE-1/2/L F1 (rouge-score, mean over references) | BART-large baseline outputs shipped with the dataset |
+| sroie | 500 receipts (OCR lines -> a JSON object of company, date, address, total) | 126 receipts (a seeded 80/20 split of the 626 labelled ICDAR 2019 SROIE receipts) | field accuracy (json_fields), invalid JSON rate | none on this split |
 
 The data are not in the repository. `prepare` converts the raw files, as published in the
 public repositories below, into CSVs (checking their sha256):
@@ -21,7 +22,8 @@ public repositories below, into CSVs (checking their sha256):
 |---|---|
 | devset.csv, testset_w_refs.csv | github.com/tuetschek/e2e-dataset @ ab0d967 (trainset.csv is over the 4 MiB a snapshot keeps, so the dev set trains) |
 | system_outputs/primary/tgen.tsv | github.com/tuetschek/e2e-eval @ 1b1f94c |
-| DialogSum_Data/dialogsum.{dev,test}.jsonl, Baseline/test_output.txt | github.com/cylnlp/dialogsum (the train file is over 4 MiB: the dev set trains) |
+| DialogSum_Data/dialogsum.{dev,test}.jsonl, Baseline/test_output.txt | github.com/cylnlp/dialogsum @ 848cc8c (the train file is over 4 MiB: the dev set trains) |
+| sroie/box/*.csv, sroie/key/*.json (the repository's data/box, data/key) | github.com/zzzDavid/ICDAR-2019-SROIE @ 27be427 |
 
     python bench/generative.py prepare --raw RAW_DIR --out DATA_DIR
     flock /tmp/ladder-heavy.lock python bench/generative.py run --data DATA_DIR
@@ -54,6 +56,7 @@ RAW = {
     "dialogsum.test.jsonl": "6de36eca7e7b9b10975fd5ea3f47391df172d8b3c15d03d84d763cbaab015fda",
     "test_output.txt": "eb29f483aa12ffd0aaed9cffd291eb06114bce1265d415227150b53b1f837b21",
 }
+SROIE_TREE = "5dc34b3e3b02f925fd799ce7c8d479b28c9b4a491baa8a4f9bc66616a10859ba"
 DATASETS = {
     "e2e": dict(input="mr", target="ref", files=("e2e_train.csv", "e2e_test.csv"), shots=4,
                 system="Write a one- or two-sentence description of the restaurant that mentions "
@@ -68,6 +71,13 @@ DATASETS = {
                              "#Person1# and #Person2# unless the dialogue names them.",
                       label="Dialogue", answer="Summary", metrics=("rouge_1", "rouge_2", "rouge_l_mean"),
                       baseline="dialogsum_bart.csv", published=None),
+    "sroie": dict(input="receipt", target="fields", files=("sroie_train.csv", "sroie_test.csv"),
+                  shots=1,
+                  system="Read the scanned receipt's text lines and answer with one JSON object "
+                         "with the keys company, date, address and total, their values copied "
+                         "from the receipt.",
+                  label="Receipt", answer="JSON", metrics=("fields", "invalid"),
+                  baseline=None, published=None),
 }
 
 
@@ -107,7 +117,31 @@ def prepare(raw: Path, out: Path) -> None:
             raise SystemExit(f"test_output.txt has {len(bart)} lines for {len(test)} dialogues")
         _write(out / "dialogsum_bart.csv", ["input", "output"],
                [(r["dialogue"], o) for r, o in zip(test, bart, strict=True)])
+    if (raw / "sroie").is_dir():
+        _prepare_sroie(raw / "sroie", out)
     print(f"wrote {sorted(p.name for p in out.glob('*.csv'))} to {out}")
+
+
+def _prepare_sroie(raw: Path, out: Path) -> None:
+    """Each receipt's OCR lines (the 9th column on of its box file) -> its key as one-line
+    JSON; a seeded 80/20 split by receipt."""
+    import random
+
+    from bench.realdata_sets import tree_digest
+
+    if tree_digest(raw) != SROIE_TREE:
+        raise SystemExit(f"{raw} is not the published SROIE data (its listing digest differs)")
+    rows = []
+    for key in sorted((raw / "key").glob("*.json")):
+        lines = [r.split(",", 8)[8].strip() for r in
+                 (raw / "box" / f"{key.stem}.csv").read_text(encoding="utf-8", errors="replace")
+                 .splitlines() if r.count(",") >= 8]
+        fields = json.loads(key.read_text(encoding="utf-8"))
+        rows.append(("\n".join(x for x in lines if x), json.dumps(fields, ensure_ascii=False)))
+    random.Random(0).shuffle(rows)
+    cut = int(0.8 * len(rows))
+    _write(out / "sroie_train.csv", ["receipt", "fields"], rows[:cut])
+    _write(out / "sroie_test.csv", ["receipt", "fields"], rows[cut:])
 
 
 # ---- the dataset's standard metrics, computed the same way for every system ----
@@ -134,7 +168,14 @@ def standard_metrics(outputs: list[str], refs: list[list[str]]) -> dict[str, flo
             f = [p[k].fmeasure for p in per]
             best[k].append(max(f))
             mean[k].append(float(np.mean(f)))
-    out = {"bleu": bleu, "rouge_l": 100 * float(np.mean(best["rougeL"]))}
+    from core.evals.scorers.base import parse_json_object
+    from core.evals.scorers.reference import json_fields
+
+    out = {"bleu": bleu, "rouge_l": 100 * float(np.mean(best["rougeL"])),
+           "fields": 100 * float(np.mean([json_fields(o, r).score
+                                          for o, r in zip(outputs, refs, strict=True)])),
+           "invalid": 100 * float(np.mean([parse_json_object(o or "") is None
+                                           for o in outputs]))}
     for k, name in (("rouge1", "rouge_1"), ("rouge2", "rouge_2"), ("rougeL", "rouge_l_mean")):
         out[name] = 100 * float(np.mean(mean[k]))
     return out
@@ -227,7 +268,7 @@ def finetune(ws, name: str, preset: str, variant) -> dict:
 
 
 def run_dataset(name: str, data_dir: Path, rows: int, presets: list[str],
-                home: Path | None = None) -> list[str]:
+                home: Path | None = None, only_variants: tuple[str, ...] = ()) -> list[str]:
     from core.datasets.versions import list_datasets
     from core.evals.rows import load_rows
     from core.evals.summary import dynamic_gains, leaderboard
@@ -240,7 +281,7 @@ def run_dataset(name: str, data_dir: Path, rows: int, presets: list[str],
     if not any(d["name"] == name for d in list_datasets(ws)):
         import_dataset(ws, name, data_dir)
     d = DATASETS[name]
-    vs = variants(name)
+    vs = [v for v in variants(name) if not only_variants or v.name in only_variants]
     run_id, secs = evaluate(ws, name, [MODEL], vs, rows)
     board = {e["name"]: e for e in leaderboard(ws, run_id)}
     gains = dynamic_gains(ws, run_id)
@@ -272,10 +313,11 @@ def run_dataset(name: str, data_dir: Path, rows: int, presets: list[str],
             [outputs_of(ws, rid)[(ft["model_id"], vs[0].name)][i] for i in ids],
             {"score": e["score"], "ci": (e["ci_low"], e["ci_high"]),
              "looping": looping_rate(ws, rid, ft["model_id"], vs[0].name), **ft})
-    base = {r["input"].strip(): r["output"] for r in
-            csv.DictReader((data_dir / d["baseline"]).open(encoding="utf-8"))}
-    add("published system's outputs on the same inputs",
-        [base.get(by_id[i]["input"].strip(), "") for i in ids], {})
+    if d["baseline"]:
+        base = {r["input"].strip(): r["output"] for r in
+                csv.DictReader((data_dir / d["baseline"]).open(encoding="utf-8"))}
+        add("published system's outputs on the same inputs",
+            [base.get(by_id[i]["input"].strip(), "") for i in ids], {})
     return render(name, d, table, gains, rows, board)
 
 
@@ -333,6 +375,11 @@ def main(argv: list[str] | None = None) -> int:
     pr.add_argument("--home", type=Path, default=None,
                     help="keep each dataset's workspace in HOME/NAME and reuse it")
     pr.add_argument("--no-write", action="store_true", help="print, leave RESULTS.md alone")
+    pr.add_argument("--prompt-variants", default="",
+                    help="comma-separated prompted variants (default all three; the first "
+                         "one given is the fine-tunes' prompt)")
+    pr.add_argument("--title", default="Free-text tasks on real data (issue 17)",
+                    help="the bench/RESULTS.md section the table replaces")
     a = p.parse_args(argv)
     if a.cmd == "prepare":
         prepare(a.raw, a.out)
@@ -341,8 +388,11 @@ def main(argv: list[str] | None = None) -> int:
     for name in [x for x in a.only.split(",") if x]:
         balanced = not a.skip_balanced and (a.balanced is None or name in a.balanced.split(","))
         presets = [] if a.skip_finetune else ["quick"] + (["balanced"] if balanced else [])
-        body += run_dataset(name, a.data, a.rows, presets, a.home)
-    flags = " ".join(f for f, on in ((f"--balanced {a.balanced}", a.balanced),
+        body += run_dataset(name, a.data, a.rows, presets, a.home,
+                            tuple(x.strip() for x in a.prompt_variants.split(",") if x.strip()))
+    flags = " ".join(f for f, on in ((f"--prompt-variants '{a.prompt_variants}'",
+                                      a.prompt_variants),
+                                     (f"--balanced {a.balanced}", a.balanced),
                                      ("--skip-balanced", a.skip_balanced),
                                      ("--skip-finetune", a.skip_finetune)) if on)
     body.append(f"Command: `python bench/generative.py run --data DATA --only {a.only} "
@@ -352,7 +402,7 @@ def main(argv: list[str] | None = None) -> int:
     if not a.no_write:
         from bench._results import write_section
 
-        write_section("Free-text tasks on real data (issue 17)", text)
+        write_section(a.title, text)
     return 0
 
 
