@@ -144,3 +144,22 @@ def test_conflict_fix_on_the_page(ws, write):
     assert any("Saved version 2" in s.value and "by drop" in s.value for s in at.success)
     assert list(datasets.load_frame(ws, datasets.get_version(ws, "c"))["text"]) == ["other",
                                                                                    "third"]
+
+
+def test_the_import_says_why_and_the_versions_tab_retasks(ws):
+    intents = "".join(f"please help with thing {i},intent_{i % 60}\n" for i in range(180))
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    _upload(at, "data_upload", "intents.csv", "text,label\n" + intents)
+    assert at.selectbox(key="map_task_label").value == "classification"
+    assert any(c.value.startswith("classification: 60 distinct targets over 180 rows")
+               for c in at.caption)
+    at.button(key="do_import").click().run()
+    assert datasets.get_version(ws, "intents").mapping.task == "classification"
+    at.run()
+    assert any("Version 1 is **classification**" in m.value for m in at.markdown)
+    key = f"retask_{datasets.get_version(ws, 'intents').hash}"
+    at.selectbox(key=key).set_value("free_text").run()
+    at.button(key="do_retask").click().run()
+    assert not at.exception
+    v = datasets.get_version(ws, "intents")
+    assert (v.number, v.mapping.task, v.rows) == (2, "free_text", 180)

@@ -131,3 +131,36 @@ def test_fixed_few_shot_is_refused_and_the_cli_checks_its_prompt_flags(qa_ws, tm
         err = capsys.readouterr().err
         assert code != 0 and said in err and "Traceback" not in err
     assert jobs.list_jobs(qa_ws) == []
+
+
+def test_the_page_starts_from_the_context_column_or_a_prompt_lab_variant(qa_ws):
+    from core.finetune.service import get_run
+    from core.prompts import store as pstore
+    from core.prompts.variants import Variant
+    from tests.conftest import open_app
+
+    pstore.save_variant(qa_ws, pstore.dataset_set(qa_ws, "qa"), Variant(
+        name="closed book", template="Question: {input}\nAnswer:"))
+    at = open_app("views/finetune.py", timeout=60)
+    at.selectbox(key="ft_model").set_value("tiny")
+    at.selectbox(key="ft_data").set_value("qa").run()
+    tpl = next(t for t in at.text_area if t.label == "User message")
+    assert "{context}" in tpl.value
+    assert any("context column 'passage' in {context}" in c.value for c in at.caption)
+    at.selectbox(key="ft_pick_qa").set_value("Prompt Lab: closed book").run()
+    tpl = next(t for t in at.text_area if t.label == "User message")
+    assert tpl.value == "Question: {input}\nAnswer:"
+    assert any("is not in this prompt" in c.value for c in at.caption)
+    at.number_input(key="ft_similar_Prompt Lab: closed book").set_value(2).run()
+    for name, value in (("max_steps", 2), ("batch_size", 4), ("eval_every", 2),
+                        ("eval_rows", 2)):
+        at.number_input(key=f"ft_quick_{name}").set_value(value)
+    at.selectbox(key="ft_quick_precision").set_value("fp32")
+    at.button(key="ft_start").click().run()
+    assert not at.exception, at.exception
+    [job] = jobs.list_jobs(qa_ws, "finetune")
+    rec = get_run(qa_ws, job.id)
+    assert rec["prompt"]["variant"] == "closed book" and "2 most similar" in rec["prompt"][
+        "examples"]
+    assert rec["config"]["variant"]["template"].startswith("Similar labelled examples:")
+    jobs.cancel(qa_ws, job.id, grace_s=5)
