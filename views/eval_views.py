@@ -149,12 +149,24 @@ def matrix_view(ws, run_id: int, data_rows: list[dict], key: str) -> None:
     st.dataframe(m, width="stretch", height=360)
 
 
+MATRIX_LABELS = 20  # more labels than this: confused pairs and per-label tables instead
+
+
 def confusion_view(ws, run_id: int, board: list[dict], targets: dict[int, str], key: str) -> None:
     names = sorted({(e["model"], e["name"]) for e in board})
     pick = st.selectbox("Variant", names, format_func=lambda x: f"{x[0]} / {x[1]}",
                         key=f"{key}_cm")
     cm = confusion(ws, run_id, pick[1], pick[0], targets)
     if cm.empty:
+        return
+    if len(cm.index) > MATRIX_LABELS:  # a 150 x 150 heatmap reads as noise: the mistakes
+        from core.evals.summary import confused_pairs, label_metrics
+
+        c1, c2 = st.columns(2)
+        c1.markdown(f"**Most confused pairs** ({len(cm.index)} labels)")
+        c1.dataframe(confused_pairs(cm), hide_index=True, width="stretch")
+        c2.markdown("**Per-label precision and recall** (worst first)")
+        c2.dataframe(label_metrics(cm).round(3), hide_index=True, width="stretch")
         return
     fig = go.Figure(go.Heatmap(z=cm.values, x=list(cm.columns), y=list(cm.index),
                                colorscale="Blues", text=cm.values, texttemplate="%{text}"))

@@ -190,6 +190,42 @@ def confusion(ws, run_id: int, variant: str, model: str | None = None,
     return pd.crosstab(pd.Series(truth, name="true"), pd.Series(list(r["answer"]), name="answer"))
 
 
+def label_metrics(cm: pd.DataFrame) -> pd.DataFrame:
+    """Per-label precision, recall, F1 and support from a confusion table (rows: true label,
+    columns: answer; an answer that is no label counts against recall only), worst F1 first.
+
+    >>> cm = pd.DataFrame([[8, 2], [1, 9]], index=["a", "b"], columns=["a", "b"])
+    >>> label_metrics(cm)[["label", "precision", "recall"]].round(3).values.tolist()
+    [['a', 0.889, 0.8], ['b', 0.818, 0.9]]
+    """
+    out = []
+    for lab in cm.index:
+        tp = int(cm.at[lab, lab]) if lab in cm.columns else 0
+        support = int(cm.loc[lab].sum())
+        predicted = int(cm[lab].sum()) if lab in cm.columns else 0
+        p = tp / predicted if predicted else 0.0
+        r = tp / support if support else 0.0
+        out.append({"label": lab, "precision": p, "recall": r,
+                    "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": support})
+    return pd.DataFrame(out).sort_values(["f1", "support"], ascending=[True, False],
+                                         kind="stable").reset_index(drop=True)
+
+
+def confused_pairs(cm: pd.DataFrame, top: int = 15) -> pd.DataFrame:
+    """The most frequent (true label, answer) mistakes, most first.
+
+    >>> cm = pd.DataFrame([[8, 2], [5, 9]], index=["a", "b"], columns=["a", "b"])
+    >>> confused_pairs(cm).values.tolist()
+    [['b', 'a', 5], ['a', 'b', 2]]
+    """
+    pairs = [{"true label": t, "answered": a, "rows": int(cm.at[t, a])}
+             for t in cm.index for a in cm.columns if t != a and cm.at[t, a] > 0]
+    if not pairs:
+        return pd.DataFrame(columns=["true label", "answered", "rows"])
+    return (pd.DataFrame(pairs).sort_values("rows", ascending=False, kind="stable")
+            .head(top).reset_index(drop=True))
+
+
 def _task(ws, run: dict) -> str:
     from core.datasets.versions import get_version
 

@@ -50,6 +50,7 @@ def markdown(s: dict) -> str:
             out.append(f"| {e['name']} | {_ci(e)} | {_pct(e['consistency'])} | "
                        f"{_pct(e['invalid_rate'])} | {e['latency_p50_ms']:.0f} | "
                        f"{_money(e['cost_per_1k_usd'])} |")
+        out += labels_markdown(lab.get("labels"))
     else:
         out.append("Not run yet.")
     out += ["", "## 2 · Dynamic prompts", ""]
@@ -96,6 +97,22 @@ def markdown(s: dict) -> str:
     else:
         out.append("No finished fine-tune run yet.")
     return "\n".join(out) + "\n"
+
+
+def labels_markdown(lab: dict | None) -> list[str]:
+    """Per-label precision/recall (the weakest ten) and the most confused pairs."""
+    if not lab:
+        return []
+    out = ["", f"{lab['labels']} labels; the weakest ten for **{lab['variant']}**:", "",
+           "| label | precision | recall | F1 | rows |", "|---|---|---|---|---|"]
+    out += [f"| {m['label']} | {m['precision']:.0%} | {m['recall']:.0%} | {m['f1']:.0%} | "
+            f"{m['support']} |" for m in lab["worst"]]
+    if lab["confused"]:
+        out += ["", "Most confused pairs:", "", "| true label | answered | rows |",
+                "|---|---|---|"]
+        out += [f"| {c['true label']} | {c['answered']} | {c['rows']} |"
+                for c in lab["confused"]]
+    return out
 
 
 def value_row(o: dict) -> str:

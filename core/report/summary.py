@@ -126,7 +126,31 @@ def _lab_section(ws, run: dict) -> dict:
     comp = verdict(ws, run["id"], board)
     return {"run_id": run["id"], "model": run["model_id"], "purpose": run["purpose"],
             "best": board[0] if board else None, "variants": board,
-            "verdict": comp["verdict"] if comp else None}
+            "verdict": comp["verdict"] if comp else None,
+            "labels": _label_section(ws, run, board[0]) if board else None}
+
+
+MANY_LABELS = 20  # past this, the report lists per-label scores and the confused pairs
+
+
+def _label_section(ws, run: dict, best: dict) -> dict | None:
+    """The best variant's weakest labels and most confused pairs, for many-label sets."""
+    from core.evals.rows import load_rows
+    from core.evals.summary import confused_pairs, confusion, label_metrics
+
+    try:
+        data = load_rows(ws, run["config"]["dataset"], run["config"]["split"])
+    except Exception:  # the dataset may have been deleted since; the run stays readable
+        return None
+    if data.task != "classification" or len(data.labels) <= MANY_LABELS:
+        return None
+    cm = confusion(ws, run["id"], best["name"], best["model"],
+                   {r["row_id"]: r["target"] for r in data.rows})
+    if cm.empty:
+        return None
+    return {"variant": best["name"], "labels": len(data.labels),
+            "worst": label_metrics(cm).head(10).to_dict("records"),
+            "confused": confused_pairs(cm, 10).to_dict("records")}
 
 
 def _dynamic_section(ws, run: dict) -> dict:
