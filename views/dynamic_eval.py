@@ -64,7 +64,30 @@ def evaluation_section(ws, ds: dict | None, kb_name: str | None) -> None:
     if board:
         st.subheader("Difference from the static prompt")
         st.dataframe(differences(ws, run_id), hide_index=True, width="stretch")
+        _finetune_button(ws, ds, run_id, board)
     _retrieval_quality(ws, ds, kb_name, int(kb_k), run_id)
+
+
+def _finetune_button(ws, ds: dict, run_id: int, board: list[dict]) -> None:
+    """Start a fine-tune from one of the run's variants, its dynamic parts included."""
+    from core.evals.store import get_run
+    from views.finetune_prompt import start_from
+
+    cfg = get_run(ws, run_id)["config"]
+    by_name = {v["name"]: v for v in cfg["variants"]}
+    names = [e["name"] for e in sorted(board, key=lambda e: -(e.get("score") or 0))
+             if e["name"] in by_name]
+    c1, c2 = st.columns([2, 1])
+    pick = c1.selectbox("Fine-tune with the variant", names, key="dv_ft_variant",
+                        help="The fine-tune trains with this prompt, its similar examples "
+                             "and its retrieved context, as this run built them.")
+    if c2.button("Fine-tune with this variant →", key="dv_ft_go"):
+        v = by_name[pick]
+        static = cfg["variants"][0]["name"]  # the static variant the dynamic ones came from
+        known = {x.name for x in pstore.current_variants(ws, pstore.dataset_set(ws, ds["name"]))}
+        similar = v.get("few_shot", 0) if v.get("few_shot_mode") == "similar" else 0
+        kb = cfg.get("kb") if "{context}" in v["template"] else None
+        start_from(static if static in known else None, similar, kb)
 
 
 def differences(ws, run_id: int) -> pd.DataFrame:

@@ -14,6 +14,15 @@ from core.prompts.variants import Variant
 
 DEFAULT = "the default prompt"
 PICK_KEY = "ft_prompt_pick"  # set by the Prompt Lab's "Fine-tune with this variant"
+DYNAMIC_KEY = "ft_prompt_dynamic"  # (similar k, knowledge base) from the Dynamic prompts page
+
+
+def start_from(static: str | None, similar: int = 0, kb: str | None = None) -> None:
+    """Open the Fine-tuning page with this prompt chosen (a Prompt Lab variant by name, or the
+    default when None), its similar train rows and its knowledge base."""
+    st.session_state[PICK_KEY] = f"Prompt Lab: {static}" if static else DEFAULT
+    st.session_state[DYNAMIC_KEY] = (int(similar), kb)
+    st.switch_page("views/finetune.py")
 
 
 def prompt_section(ws, dataset: dict, task: str) -> dict:
@@ -29,6 +38,10 @@ def prompt_section(ws, dataset: dict, task: str) -> dict:
     if wanted in options:
         st.session_state[f"ft_pick_{dataset['name']}"] = wanted
     kbs = [k["name"] for k in list_kbs(ws)]
+    similar_k, kb_wanted = st.session_state.pop(DYNAMIC_KEY, (None, None))
+    if wanted in options and similar_k is not None:
+        st.session_state[f"ft_similar_{wanted}"] = similar_k
+        st.session_state["ft_kb"] = kb_wanted if kb_wanted in kbs else "(none)"
     with st.expander("Prompt (used for training and for before/after)",
                      expanded=bool(context_col or wanted)):
         c1, c2 = st.columns([2, 1])

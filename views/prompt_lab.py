@@ -200,8 +200,9 @@ with tab_results:
             pick = c1.selectbox("Fine-tune with the variant", names, key="pl_ft_variant",
                                 index=names.index(best) if best in names else 0)
             if c2.button("Fine-tune with this variant →", key="pl_ft_go"):
-                st.session_state["ft_prompt_pick"] = f"Prompt Lab: {pick}"
-                st.switch_page("views/finetune.py")
+                from views.finetune_prompt import start_from
+
+                start_from(pick)
         if board:
             data = load_rows(ws, dataset["name"], "all")
             st.subheader("Rows x variants")
