@@ -131,6 +131,16 @@ def test_fixed_few_shot_is_refused_and_the_cli_checks_its_prompt_flags(qa_ws, tm
         err = capsys.readouterr().err
         assert code != 0 and said in err and "Traceback" not in err
     assert jobs.list_jobs(qa_ws) == []
+    sets = [x for k, v in (("max_steps", 2), ("batch_size", 4), ("eval_every", 2),
+                           ("precision", "fp32")) for x in ("--set", f"{k}={v}")]
+    assert main(["finetune", "start", "--data", "qa", "--model", "tiny", "--prompts",
+                 str(prompts), "--variant", "closed", *sets, "--json"]) == 0
+    import json
+
+    rec = json.loads(capsys.readouterr().out)
+    assert rec["prompt"]["variant"] == "closed" and rec["prompt"]["source"] == str(prompts)
+    assert "context column 'passage' is not in this prompt" in rec["prompt"]["note"]
+    jobs.cancel(qa_ws, rec["run_id"], grace_s=5)
 
 
 def test_the_page_starts_from_the_context_column_or_a_prompt_lab_variant(qa_ws):
