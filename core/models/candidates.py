@@ -63,7 +63,7 @@ class CandidateScoring:
             c_ids.append([self.tok(sep + c, add_special_tokens=False)["input_ids"]
                           for c in candidates])
         longest_c = max(len(c) for row in c_ids for c in row)
-        fed = max(1, max(sum(len(c) - 1 for c in row) for row in c_ids))
+        fed = max(1, max(len(candidate_tree(row)) for row in c_ids))
         rows = max(1, min(batch_size, CANDIDATE_POSITIONS // fed))
         results: list[CandidateScores | None] = [None] * len(prompts)
         for idx, p, kv in self._plan(p_ids, rows, longest_c * len(candidates)):
@@ -131,18 +131,21 @@ class CandidateScoring:
     def _candidate_pass(self, cache, mask, pos, cands, first) -> list[list[float]]:
         """Log-likelihoods of multi-token candidates in one pass over B rows.
 
-        Each row's candidates are laid side by side after its prompt, and a 4D mask lets
-        every candidate see the prompt and its own earlier tokens only, so the prompt's
-        keys and values are read once per row rather than once per candidate.
+        Each row's candidates are laid out as a prefix tree after its prompt: a token
+        sequence several candidates begin with ("change_" of change_accent and
+        change_language) is fed once, and a 4D mask lets every tree node see the prompt and
+        its own ancestors only, so the prompt's keys and values are read once per row
+        rather than once per candidate.
         """
         import numpy as np
         import torch
 
         dev, pad = self.device, self.tok.pad_token_id
         b = len(cands)
-        # a candidate's last token predicts nothing that is scored: only its first n-1
-        # tokens are fed (the first is scored from the prompt pass)
-        width = max(sum(len(c) - 1 for c in row) for row in cands)
+        # a candidate's last token predicts nothing that is scored: only its first n-1 tokens
+        # are fed (the first is scored from the prompt pass); a node is a fed prefix
+        trees = [candidate_tree(row) for row in cands]
+        width = max(len(t) for t in trees)
         prompt_len = mask.shape[1]
         # built in numpy (thousands of tiny torch ops cost more than the pass itself)
         ids = np.full((b, width), pad, dtype=np.int64)
@@ -151,21 +154,15 @@ class CandidateScoring:
         keep = np.zeros((b, width), dtype=bool)
         prompt_mask = mask.bool().cpu().numpy()
         starts = (pos[:, -1] + 1).cpu().numpy()
-        where: list[list[tuple[int, int]]] = []  # (first slot, length) of each candidate
-        for r, row in enumerate(cands):
-            slot, spots = 0, []
-            for c in row:
-                n = len(c) - 1  # fed tokens; each predicts the next token of the candidate
-                ids[r, slot:slot + n] = c[:-1]
-                c_pos[r, slot:slot + n] = starts[r] + np.arange(n)
-                allowed[r, 0, slot:slot + n, :prompt_len] = prompt_mask[r]
-                allowed[r, 0, slot:slot + n, prompt_len + slot:prompt_len + slot + n] = np.tri(
-                    n, dtype=bool)
-                keep[r, slot:slot + n] = True
-                spots.append((slot, n + 1))
-                slot += n
-            allowed[r, 0, slot:, 0] = True  # padding queries: attend somewhere, ignored
-            where.append(spots)
+        for r, tree in enumerate(trees):
+            for prefix, slot in tree.items():
+                ids[r, slot] = prefix[-1]
+                c_pos[r, slot] = starts[r] + len(prefix) - 1
+                allowed[r, 0, slot, :prompt_len] = prompt_mask[r]
+                for j in range(1, len(prefix) + 1):  # its ancestors and itself
+                    allowed[r, 0, slot, prompt_len + tree[prefix[:j]]] = True
+                keep[r, slot] = True
+            allowed[r, 0, len(tree):, 0] = True  # padding queries: attend somewhere, ignored
         ids, c_pos = torch.from_numpy(ids).to(dev), torch.from_numpy(c_pos).to(dev)
         allowed, keep = torch.from_numpy(allowed).to(dev), torch.from_numpy(keep).to(dev)
         if getattr(self.model.config, "_attn_implementation", "sdpa") != "sdpa":
@@ -178,18 +175,37 @@ class CandidateScoring:
             logits = self.model(**fwd, logits_to_keep=keep).logits
         else:
             logits = self.model(**fwd).logits[keep]
-        # rows = kept positions, row-major; each predicts the next token of its candidate
-        want = torch.tensor([c[j] for row in cands for c in row for j in range(1, len(c))],
-                            dtype=torch.long, device=logits.device)
-        picked = logits.gather(1, want[:, None]).squeeze(1).float()
+        # kept rows are the nodes, row-major; a node's logits predict each of its children
+        offsets = np.cumsum([0] + [len(t) for t in trees])
+        node, token = [], []
+        for r, (row, tree) in enumerate(zip(cands, trees, strict=True)):
+            for c in row:
+                node += [offsets[r] + tree[tuple(c[:j])] for j in range(1, len(c))]
+                token += c[1:]
+        node_t = torch.tensor(node, dtype=torch.long, device=logits.device)
+        token_t = torch.tensor(token, dtype=torch.long, device=logits.device)
         lse = torch.cat([torch.logsumexp(logits[i:i + LSE_CHUNK].float(), -1)
-                         for i in range(0, logits.shape[0], LSE_CHUNK)]) if len(want) else picked
-        logp = (picked - lse).tolist()
+                         for i in range(0, logits.shape[0], LSE_CHUNK)])
+        logp = (logits[node_t, token_t].float() - lse[node_t]).tolist()
         scores, k = [], 0
         for r, row in enumerate(cands):
             out = []
-            for c, (_slot, n) in zip(row, where[r], strict=True):
-                out.append(float(first[r, c[0]]) + sum(logp[k:k + n - 1]))
-                k += n - 1
+            for c in row:
+                out.append(float(first[r, c[0]]) + sum(logp[k:k + len(c) - 1]))
+                k += len(c) - 1
             scores.append(out)
         return scores
+
+
+def candidate_tree(cands: list[list[int]]) -> dict[tuple[int, ...], int]:
+    """The fed prefixes of candidates' token ids (each candidate but its last token), each
+    once, numbered parents first: the nodes of a row's candidate tree.
+
+    >>> candidate_tree([[5, 6, 7], [5, 6, 8], [5, 9], [4]])
+    {(5,): 0, (5, 6): 1}
+    """
+    tree: dict[tuple[int, ...], int] = {}
+    for c in cands:
+        for j in range(1, len(c)):
+            tree.setdefault(tuple(c[:j]), len(tree))
+    return tree
