@@ -108,12 +108,13 @@ def after_factor(base_tokens: float, target_tokens: float, cap: float = 3.0) -> 
 
 def plan_scoring(budget_s: float, gen_s_per_row: float, test_available: int, val_wanted: int,
                  evaluations: int, score_sets: int = 1, factor: float = 1.0,
-                 spent_s: float = 0.0) -> ScoringPlan:
+                 spent_s: float = 0.0, loss_s: float = 0.0) -> ScoringPlan:
     """Test and validation rows whose generation fits the budget's shares.
 
     `gen_s_per_row` is the time one generated row took (timed on real test rows with the
     evaluation's decoding); `factor` scales it for the fine-tuned pass (`after_factor`).
-    `spent_s` (loading, measuring) counts against the budget: when the scoring would leave
+    `spent_s` (loading, measuring) and `loss_s` (every evaluation's validation loss) count
+    against the budget: when the scoring would leave
     training less than TRAIN_SHARE_MIN of the budget, validation is scored by loss alone
     and then the test inputs shrink, each trade named in `traded`.
 
@@ -131,7 +132,8 @@ def plan_scoring(budget_s: float, gen_s_per_row: float, test_available: int, val
     val = min(val_wanted, max(MIN_VAL_ROWS_TEXT, fit)) if val_wanted else 0
     traded: list[str] = []
     # what scoring may take so that training keeps its share of the budget
-    room = (1 - TRAIN_SHARE_MIN) * budget_s - spent_s - SAVE_MARGIN_S - BEFORE_AFTER_FIXED_S
+    room = ((1 - TRAIN_SHARE_MIN) * budget_s - spent_s - loss_s - SAVE_MARGIN_S
+            - BEFORE_AFTER_FIXED_S)
     ba_s = lambda n: n * per_test_row  # noqa: E731
     worth = TRADE_WORTH * budget_s  # a scoring cost below this is not worth a trade
     val_s = val * per_eval_row * evaluations

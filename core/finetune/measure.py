@@ -135,9 +135,10 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
     if data.task == "free_text":
         scoring = time_generation(backend, data, prep.validator.params, cfg.seed)
         score_row = scoring["s_per_row"]
+        loss_s = cfg.evaluations * eval_per_token * sum(collator.computed(b) for b in prep.eval)
         sp = bud.plan_scoring(budget_s, score_row, n_test, cfg.eval_rows, cfg.evaluations,
                               len(prep.score_sets) or 1, scoring["after_factor"],
-                              spent_s=time.time() - ctx.started)
+                              spent_s=time.time() - ctx.started, loss_s=loss_s)
         test_n = min(cfg.test_rows, n_test) if cfg.test_rows else sp.test_rows
         before_after = (test_n * score_row * (1 + scoring["after_factor"])
                         + bud.BEFORE_AFTER_FIXED_S)

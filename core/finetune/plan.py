@@ -334,7 +334,8 @@ def estimate(ws, cfg: FinetuneConfig, model_config, params: int, trainable: int,
     budgeted = cfg.time_budget_min and not cfg.max_steps and cfg.before_after
     if budgeted and generative:
         sp = bud.plan_scoring(cfg.time_budget_min * 60, speed.score_s_per_row, n_test,
-                              cfg.eval_rows, cfg.evaluations, sets, spent_s=LOAD_S)
+                              cfg.eval_rows, cfg.evaluations, sets, spent_s=LOAD_S,
+                              loss_s=cfg.evaluations * speed.eval_s_per_token * eval_tokens)
         test_n = min(cfg.test_rows, n_test) if cfg.test_rows else sp.test_rows
         score_n = sp.val_rows * sets
         notes += [f"Long answers: {t}, so that training keeps at least "
