@@ -222,9 +222,17 @@ def results_csv(ws, s: dict) -> bytes:
 
 
 def write_report(ws, dataset: str, out: Path, req: Requirements) -> Path:
+    """Write the decision report of `dataset` to `out` (.md or .html). An unknown dataset
+    or a folder that does not exist is refused (DatasetError) before anything is written."""
+    from core.datasets.errors import DatasetError
+    from core.datasets.versions import get_version
+
+    get_version(ws, dataset)  # an unknown or deleted dataset: its own message
+    if not out.parent.is_dir():
+        raise DatasetError(f"the folder {out.parent} does not exist; create it or choose "
+                           "another --out.")
     s = ladder_summary(ws, dataset, req)
     text = html_report(ws, s, req) if out.suffix.lower() == ".html" else markdown(s)
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)
