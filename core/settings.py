@@ -123,6 +123,39 @@ class Settings(BaseSettings):
         return self
 
 
+def read_settings() -> Settings:
+    """Settings from the environment; a bad `LADDER_*` value is one WorkspaceError naming the
+    variable, its value and what it accepts (never pydantic's multi-line report)."""
+    from pydantic import ValidationError
+
+    try:
+        return Settings()
+    except ValidationError as e:
+        raise WorkspaceError(settings_problem(e)) from None
+
+
+def settings_problem(e) -> str:
+    """One line per bad variable of a settings ValidationError, e.g.
+    "LADDER_BATCH_SIZE=-1 is not usable: it must be at least 1; unset it or ..."."""
+    parts = []
+    for err in e.errors():
+        field = str(err["loc"][0]) if err.get("loc") else ""
+        var = f"LADDER_{field.upper()}"
+        value = os.environ.get(var, err.get("input"))
+        limit = (err.get("ctx") or {})
+        if err["type"] == "greater_than_equal":
+            need = f"it must be at least {limit.get('ge')}"
+        elif err["type"] == "greater_than":
+            need = f"it must be above {limit.get('gt')}"
+        elif err["type"] == "value_error":
+            need = str(err["msg"]).removeprefix("Value error, ")
+        else:
+            need = str(err["msg"]).lower()
+        parts.append(f"{var}={value} is not usable: {need}; unset it or give an allowed value "
+                     "(README, Configuration).")
+    return " ".join(parts)
+
+
 def load_settings() -> Settings:
     """Read settings from the environment and create the workspace folders."""
-    return Settings().ensure()
+    return read_settings().ensure()

@@ -39,6 +39,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from core.settings import read_settings
+
+    try:  # a bad LADDER_* value: one line, whatever the command (--help included)
+        read_settings()
+    except LadderError as e:
+        print(f"ladder: error: {e}", file=sys.stderr)
+        return 1
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -56,6 +56,32 @@ def test_page_shows_an_unusable_workspace_as_one_message(case, tmp_path, monkeyp
         assert w in error.value
 
 
+BAD_SETTINGS = [("LADDER_BATCH_SIZE", "-1", "must be at least 1"),
+                ("LADDER_BATCH_TOKENS", "0", "must be at least 16"),
+                ("LADDER_DEVICE", "gpu", "must be auto, cpu or cuda")]
+
+
+@pytest.mark.parametrize("var, value, said", BAD_SETTINGS)
+def test_a_bad_setting_is_one_line_in_every_command_and_on_the_page(var, value, said, tmp_path,
+                                                                   monkeypatch):
+    env = dict(os.environ, LADDER_HOME=str(tmp_path / "ws"), **{var: value})
+    for argv in (["--help"], ["data", "list"]):
+        p = subprocess.run([*LADDER, *argv], capture_output=True, text=True, env=env,
+                           timeout=120, cwd=ROOT)
+        lines = p.stderr.strip().splitlines()
+        assert p.returncode == 1 and p.stdout == "" and len(lines) == 1, p.stderr
+        assert lines[0].startswith(f"ladder: error: {var}={value} is not usable: ")
+        assert said in lines[0]
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("LADDER_HOME", str(tmp_path / "ws"))
+    monkeypatch.setenv(var, value)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception, at.exception
+    [error] = at.error
+    assert f"{var}={value} is not usable" in error.value and said in error.value
+
+
 def test_a_closed_pipe_ends_quietly(tmp_path):
     """`ladder ... --json | head`: the reader is gone before the JSON is written."""
     env = dict(os.environ, LADDER_HOME=str(tmp_path / "ws"))
