@@ -96,6 +96,11 @@ def cmd_compare(args) -> int:
     cfg = comparison_config(args.data, models, variants, variant_for, args.split, args.limit)
     run_id, prompt_set = start_run(ws, cfg, variants, _progress, purpose="comparison")
     print(file=sys.stderr)
+    from core.cli.eval import run_failures
+
+    failures = run_failures(ws, run_id)
+    if not failures["scored_cells"]:
+        raise CliError(f"nothing to compare: run #{run_id} computed no cell: {failures['why']}")
     out = compare_summary(ws, run_id, req, prep_hours=args.prep_hours, prep_rate=args.prep_rate)
     out["prompt_set"] = prompt_set
     lines = [f"{'model':<34} {'score':>6} {'95% CI':>15} {'p50 ms':>8} {'p95 ms':>8} "

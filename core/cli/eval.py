@@ -111,12 +111,16 @@ def cmd_eval(args) -> int:
     ws = open_workspace()
     run_id, prompt_set = start_run(ws, cfg, written, _progress)
     print(file=sys.stderr)
+    failures = run_failures(ws, run_id)
+    if failures["failed_cells"] and not failures["scored_cells"]:
+        raise CliError(f"run #{run_id} computed no cell: {failures['why']}")
     board = leaderboard(ws, run_id)
     comp = verdict(ws, run_id, board)
     out = {"run_id": run_id, "purpose": get_run(ws, run_id)["purpose"],
            **scorer_choice(ws, run_id), "variants": board,
            "verdict": comp["verdict"] if comp else "Only one variant: nothing to compare.",
-           "comparison": comp, "prompt_set": prompt_set}
+           "comparison": comp, "prompt_set": prompt_set,
+           **{k: failures[k] for k in ("failed_cells", "error_kinds", "model_errors")}}
     lines = [f"{'variant':<24} {'n':>4} {'score':>7} {'95% CI':>15} {'invalid':>8} "
              f"{'p50 ms':>8} {'$/1k':>9}"]
     for e in board:
@@ -133,8 +137,32 @@ def cmd_eval(args) -> int:
     if args.out is not None:
         out["export"] = _export(ws, run_id, args.out)
         lines.append(f"Wrote {out['export']['rows']} rows to {out['export']['path']}.")
+    if failures["failed_cells"]:
+        lines.append(f"{failures['failed_cells']} of {failures['total_cells']} cells failed: "
+                     f"{failures['why']}")
     emit(out, args.json, "\n".join(lines))
+    if failures["failed_cells"]:
+        print(f"ladder: error: run #{run_id}: {failures['failed_cells']} of "
+              f"{failures['total_cells']} cells failed: {failures['why']}", file=sys.stderr)
+        return 1
     return 0
+
+
+def run_failures(ws, run_id: int) -> dict:
+    """What of a run was not done: cells a model error left uncomputed (`failed_cells`,
+    `model_errors` by model), and the error kinds of the answers stored (`error_kinds`,
+    e.g. invalid_output: answers that name no label, which are scored, not failed)."""
+    from collections import Counter
+
+    from core.evals.store import cells_frame, get_run
+
+    run = get_run(ws, run_id)
+    cells = cells_frame(ws, run_id)
+    kinds = Counter(k for k in cells["error_kind"] if isinstance(k, str) and k)
+    failed = max(0, int(run["total_cells"]) - len(cells))
+    why = "; ".join(f"{m}: {msg}" for m, msg in run["errors"].items()) or "see the run's log"
+    return {"failed_cells": failed, "scored_cells": len(cells), "total_cells": run["total_cells"],
+            "error_kinds": dict(kinds), "model_errors": run["errors"], "why": why}
 
 
 def _export(ws, run_id: int, path: str) -> dict:

@@ -119,3 +119,41 @@ def test_report_markdown_and_html(ws, tiny_data, tiny_model, hosted, prompts, tm
     assert "sk-report-secret" not in html + text
     code, _, err = run(capsys, "report", "--data", tiny_data, "--out", str(tmp_path / "r.pdf"))
     assert code == 1 and ".md or .html" in err
+
+
+def test_commands_that_computed_nothing_exit_non_zero(ws, tiny_data, prompts, capsys):  # noqa: F811
+    """An unreachable endpoint: `eval` said 'variants: []' and exited 0; `compare` said
+    'unexpected error: ValueError: no options to compare'."""
+    ws.registry.add(build_spec(id="gone", kind="openai", source="m",
+                               base_url="http://127.0.0.1:9/v1", price_in_per_m=0,
+                               price_out_per_m=0))
+    code, out, err = run(capsys, "eval", "--data", tiny_data, "--model", "gone", "--prompts",
+                         prompts, "--json")
+    assert code == 1 and out == ""
+    assert "computed no cell: gone: Gave up after" in err and "Could not reach" in err
+    with FakeOpenAIServer() as srv:
+        for _ in range(10):
+            srv.enqueue(401, {"error": {"message": "key revoked"}})
+        ws.registry.add(build_spec(id="revoked", kind="openai", source="m", base_url=srv.url,
+                                   price_in_per_m=0, price_out_per_m=0))
+        code, out, err = run(capsys, "compare", "--data", tiny_data, "--models", "revoked",
+                             "--prompts", prompts)
+    assert code == 1 and "nothing to compare: run #" in err and "unexpected" not in err
+
+
+def test_a_run_where_some_cells_failed_says_how_many(ws, tiny_data, hosted, prompts,  # noqa: F811
+                                                     capsys):
+    """An endpoint's cells go out in chunks of 32: the first chunk answers, then the key is
+    revoked; the 60-cell run keeps 32 and says that 28 failed, and why."""
+    for _ in range(32):
+        hosted.enqueue(200, {"choices": [{"message": {"content": "yes"}, "finish_reason": "stop"}],
+                             "usage": {"prompt_tokens": 5, "completion_tokens": 1}})
+    for _ in range(40):
+        hosted.enqueue(401, {"error": {"message": "key revoked"}})
+    code, out, err = run(capsys, "eval", "--data", tiny_data, "--split", "all", "--model", "big",
+                         "--prompts", prompts, "--json")
+    assert code == 1, err
+    data = json.loads(out)
+    assert data["failed_cells"] == 28 and "big" in data["model_errors"]
+    assert sum(v["n"] for v in data["variants"]) == 32
+    assert "28 of 60 cells failed: big: The API key was rejected" in err
