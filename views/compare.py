@@ -79,7 +79,11 @@ progress_panel(ws, run_id)
 st.subheader("Your requirements")
 c1, c2, c3, c4 = st.columns(4)
 volume = c1.number_input("Requests per month", 1, 10**10, 50_000, step=1000, key="cmp_vol")
-min_score = c2.number_input("Minimum score", 0.0, 1.0, 0.0, 0.05, key="cmp_min")
+min_score = c2.number_input("Minimum score", 0.0, 1.0, None, 0.05, key="cmp_min",
+                            placeholder="within noise of the best",
+                            help="Unset: the options whose 95% interval reaches the best "
+                                 "option's qualify, and the cheapest of them is recommended. "
+                                 "Set it (even to 0) to accept any option above it.")
 max_lat = c3.number_input("Max p95 latency, ms (0 = none)", 0, 600_000, 0, key="cmp_lat")
 horizon = c4.number_input("Horizon, months", 1, 120, 12, key="cmp_h")
 c1, c2, c3 = st.columns(3)
@@ -95,7 +99,8 @@ cost_error = c2.number_input("USD an error costs", 0.0, 1e6, None, 0.01, format=
                              key="cmp_ce", placeholder="not set")
 
 try:
-    req = Requirements(float(volume), float(min_score), float(max_lat) or None, float(horizon),
+    req = Requirements(float(volume), None if min_score is None else float(min_score),
+                       float(max_lat) or None, float(horizon),
                        in_house, value_correct, cost_error)
     summary = compare_summary(ws, run_id, req, prep_hours, prep_rate)
 except (LadderError, ValueError) as e:

@@ -23,7 +23,9 @@ def register(sub) -> None:
     p.add_argument("--limit", type=_positive_int)
     p.add_argument("--volume", type=_positive_float, default=10_000,
                    help="expected requests per month (default 10000)")
-    p.add_argument("--min-score", type=_non_negative_float, default=0.0)
+    p.add_argument("--min-score", type=_non_negative_float, default=None,
+                   help="the lowest acceptable score (0-1); unset: the options within noise of "
+                        "the best score (95%% intervals) qualify")
     p.add_argument("--max-latency-ms", type=_positive_float)
     p.add_argument("--horizon-months", type=_positive_float, default=12.0,
                    help="months over which one-time costs are spread")
@@ -41,7 +43,8 @@ def register(sub) -> None:
     r.add_argument("--data", required=True)
     r.add_argument("--out", required=True, metavar="FILE.{md,html}")
     r.add_argument("--volume", type=_positive_float, default=10_000)
-    r.add_argument("--min-score", type=_non_negative_float, default=0.0)
+    r.add_argument("--min-score", type=_non_negative_float, default=None,
+                   help="the lowest acceptable score (0-1); unset: within noise of the best")
     r.add_argument("--max-latency-ms", type=_positive_float)
     r.add_argument("--in-house", action="store_true",
                    help="the data must stay in-house: hosted models are not recommended")
@@ -83,7 +86,7 @@ def cmd_compare(args) -> int:
         if m not in models:
             raise CliError(f"--variant-for names '{m}', which is not in --models")
         variant_for[m] = v
-    if args.min_score > 1:
+    if args.min_score is not None and args.min_score > 1:
         raise CliError("--min-score is a share between 0 and 1, e.g. 0.8")
     try:
         req = Requirements(args.volume, args.min_score, args.max_latency_ms, args.horizon_months,
@@ -139,7 +142,7 @@ def cmd_report(args) -> int:
     out = Path(args.out)
     if out.suffix.lower() not in (".md", ".html"):
         raise CliError(f"--out must end in .md or .html, not '{out.suffix or out.name}'")
-    if args.min_score > 1:
+    if args.min_score is not None and args.min_score > 1:
         raise CliError("--min-score is a share between 0 and 1, e.g. 0.8")
     try:
         req = Requirements(args.volume, args.min_score, args.max_latency_ms,

@@ -21,7 +21,7 @@ from core.compare.cost import Option, break_even_volume
 @dataclass(frozen=True)
 class Requirements:
     volume_per_month: float
-    min_score: float = 0.0
+    min_score: float | None = None  # None: options within noise of the best score qualify
     max_latency_ms: float | None = None
     horizon_months: float = 12.0
     data_in_house: bool = False
@@ -38,7 +38,7 @@ class Requirements:
         if not isinstance(v, int | float) or math.isnan(v) or v <= 0 or math.isinf(v):
             raise ValueError("the monthly volume must be a positive number of requests, "
                              "e.g. 50000")
-        if not 0 <= self.min_score <= 1:
+        if self.min_score is not None and not 0 <= self.min_score <= 1:
             raise ValueError("the minimum score must be between 0 and 1 (e.g. 0.8 for 80%)")
         if self.max_latency_ms is not None and self.max_latency_ms <= 0:
             raise ValueError("the maximum latency must be a positive number of milliseconds")
@@ -89,12 +89,17 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
                 "a hosted model, but your data must stay in-house" if o.backend else
                 f"where it runs is unknown (its kind '{o.kind or '?'}' is not installed here), "
                 "so it cannot be shown to keep your data in-house")
-        elif not o.score >= req.min_score:
+        elif req.min_score is not None and not o.score >= req.min_score:
             rejected[o.name] = f"score {o.score:.3f} is below the minimum {req.min_score:.3f}"
         elif req.max_latency_ms is not None and not o.latency_p95_ms <= req.max_latency_ms:
             rejected[o.name] = (f"p95 latency {o.latency_p95_ms:.0f} ms is above the limit "
                                 f"{req.max_latency_ms:.0f} ms")
     eligible = [o for o in options if o.name not in rejected]
+    top = None
+    if req.min_score is None and not req.by_value and eligible:
+        top, worse = within_noise(eligible)
+        rejected.update(worse)
+        eligible = [o for o in eligible if o.name not in worse]
     advanced = advanced_option(options)
     bes = []
     for o in options:
@@ -124,7 +129,12 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
                         bes, _guidance(options, req, advanced, bes, task, train_rows),
                         significance, note, value)
     best = min(eligible, key=lambda o: (round(costs[o.name], 9), -o.score))
-    reason = (f"{best.name} meets the minimum score ({best.score:.3f} >= {req.min_score:.3f})"
+    meets = (f"{best.name} meets the minimum score ({best.score:.3f} >= {req.min_score:.3f})"
+             if top is None else
+             f"{best.name} is the cheapest of the options within noise of the best score "
+             f"({top.name}: {top.score:.3f} [{top.ci_low:.3f}, {top.ci_high:.3f}]; give a "
+             "minimum score to accept lower ones)")
+    reason = (meets
               + (f" and the latency limit (p95 {best.latency_p95_ms:.0f} ms)"
                  if req.max_latency_ms is not None else "")
               + f" at the lowest monthly cost: ${costs[best.name]:,.2f} for "
@@ -132,6 +142,32 @@ def decide(options: list[Option], req: Requirements, *, significance: dict | Non
               "horizon.")
     return Decision(best, _with(reason, note), [o.name for o in eligible], rejected, costs, bes,
                     _guidance(options, req, advanced, bes, task, train_rows), significance, note)
+
+
+def within_noise(options: list[Option]) -> tuple[Option, dict[str, str]]:
+    """(the most accurate option, {name: reason} of those worse than it beyond noise): an
+    option whose 95% interval lies wholly below the best option's interval is worse; one
+    whose interval is unknown is compared by its score alone.
+
+    >>> a = Option("a", 0.01, score=0.96, ci_low=0.93, ci_high=0.98)
+    >>> b = Option("b", 0.002, score=0.94, ci_low=0.91, ci_high=0.97)
+    >>> c = Option("c", 0.001, score=0.26, ci_low=0.20, ci_high=0.32)
+    >>> top, worse = within_noise([a, b, c]); top.name, sorted(worse)
+    ('a', ['c'])
+    """
+    top = max(options, key=lambda o: o.score)
+    worse = {}
+    for o in options:
+        if o is top:
+            continue
+        high = o.ci_high if not math.isnan(o.ci_high) else o.score
+        low = top.ci_low if not math.isnan(top.ci_low) else top.score
+        if high < low:
+            worse[o.name] = (f"score {o.score:.3f} [{o.ci_low:.3f}, {o.ci_high:.3f}] is below "
+                             f"{top.name}'s ({top.score:.3f} [{top.ci_low:.3f}, "
+                             f"{top.ci_high:.3f}]) beyond noise; give a minimum score to "
+                             "accept it")
+    return top, worse
 
 
 def net_value(options: list[Option], req: Requirements, costs: dict[str, float],
