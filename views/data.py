@@ -100,6 +100,10 @@ with tab_split:
             f"{s} given by the import" if s in given else f"{s} {ratio[s]:g}"
             for s in ("validation", "test"))
             + f", seed {split.seed}" + (", stratified by label" if split.stratified else ""))
+        from core.datasets.splits import split_warnings
+
+        for w in split_warnings(split):
+            st.warning(w)
         counts = pd.DataFrame(split.counts).fillna(0).astype(int)
         counts.loc["total"] = counts.sum()
         st.dataframe(counts)

@@ -268,8 +268,12 @@ def cmd_split(args) -> int:
              + (", stratified" if sp.stratified else "")
              + (f"; {' and '.join(kept)} given by the import, kept as is" if kept else "") + "):"]
     lines += _split_lines(sp)
-    emit({"name": v.dataset, "version": v.number, **_split_rec(sp)}, args.json,
-         "\n".join(lines))
+    from core.datasets.splits import split_warnings
+
+    warnings = split_warnings(sp)
+    lines += [f"Warning: {w}" for w in warnings]
+    emit({"name": v.dataset, "version": v.number, **_split_rec(sp), "warnings": warnings},
+         args.json, "\n".join(lines))
     return 0
 
 

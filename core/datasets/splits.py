@@ -131,3 +131,15 @@ def carry_split(split: Split, keep: np.ndarray, targets: list[str] | None) -> Sp
     assignment = split.assignment[keep]
     return Split(split.val_ratio, split.test_ratio, split.seed, split.stratified, assignment,
                  split_counts(assignment, targets), split.given)
+
+
+def split_warnings(split: Split) -> list[str]:
+    """What an empty validation or test split leaves undone (one sentence each)."""
+    out = []
+    if not len(split.indices("validation")):
+        out.append("The validation split is empty: a fine-tune cannot stop early or watch for "
+                   "overfitting; cut one with --val 0.1 (the Split tab's validation fraction).")
+    if not len(split.indices("test")):
+        out.append("The test split is empty: the Prompt Lab, comparisons and before/after "
+                   "score the test split; cut one with --test 0.1.")
+    return out

@@ -173,7 +173,12 @@ def _check(parent, todo: list[int], hand: list[int], limit: int | None,
 def _label_set(frame, m, labels: list[str] | None) -> list[str]:
     if m.task != "classification":
         return []
-    found = set(labels_of(frame, m)) | {x.strip() for x in labels or [] if x.strip()}
+    given = [x.strip() for x in labels or [] if x.strip()]
+    twice = sorted({x for x in given if given.count(x) > 1})
+    if twice:
+        raise LabelError(f"the label {twice[0]!r} is given twice in --labels; list each label "
+                         "once, e.g. --labels a,b,c (on the page: 'Labels').")
+    found = set(labels_of(frame, m)) | set(given)
     if len(found) < 2:
         raise LabelError("the teacher needs the labels to choose from, and the hand-labelled "
                          f"rows give {len(found)}; list them with --labels a,b,c (on the page: "

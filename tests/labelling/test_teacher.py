@@ -144,6 +144,9 @@ def test_unlabelled_import_and_label_set(ws, tmp_path, teacher, prompts, capsys)
     code, out, err = run(capsys, "data", "label", "raw", "--model", "teacher", "--prompts",
                          prompts, "--variant", "zero")
     assert code != 0 and "--labels" in err
+    code, out, err = run(capsys, "data", "label", "raw", "--model", "teacher", "--prompts",
+                         prompts, "--variant", "zero", "--labels", "billing,bug, billing")
+    assert code != 0 and "the label 'billing' is given twice in --labels" in err
     assert len(store.list_versions(ws, "raw")) == 1
 
 
