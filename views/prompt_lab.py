@@ -70,7 +70,11 @@ with tab_edit:
             st.info(note, icon=":material/lightbulb:")
             st.page_link("views/dynamic.py", label="Go to Dynamic prompts",
                          icon=":material/hub:")
+    from core.prompts.variants import input_warning
+
     for v in variants:
+        if warning := input_warning(v, dataset["input_col"]):
+            st.warning(warning)
         with st.expander(f"**{v.name}** · few-shot {v.few_shot}", expanded=False):
             with st.form(f"edit_{v.name}"):
                 system = st.text_area("System", v.system or "", key=f"sys_{v.name}")

@@ -109,6 +109,13 @@ def cmd_eval(args) -> int:
 
         raise CliError(describe_validation_error(e)) from None
     ws = open_workspace()
+    from core.datasets.versions import get_version
+    from core.prompts.variants import input_warning
+
+    input_col = get_version(ws, args.data).mapping.input_col
+    for v in variants:
+        if warning := input_warning(v, input_col):
+            print(f"[ladder] warning: {warning}", file=sys.stderr)
     run_id, prompt_set = start_run(ws, cfg, written, _progress)
     print(file=sys.stderr)
     failures = run_failures(ws, run_id)

@@ -118,6 +118,21 @@ def render_variant(variant: Variant, row: dict[str, str], *, examples: list[dict
     return ChatPrompt(user=user, system=system)
 
 
+def input_warning(variant: Variant, input_col: str) -> str | None:
+    """A warning when the variant never puts the row's input in the prompt (neither `{input}`
+    nor the input column by name): every row would get the same prompt.
+
+    >>> input_warning(Variant(name="v", template="Classify it."), "text")
+    "Variant 'v' has no {input} (nor {text}): every row gets the same prompt, so the answers cannot depend on the row."
+    >>> input_warning(Variant(name="v", template="{text}"), "text") is None
+    True
+    """
+    if {"input", input_col} & variant.placeholders():
+        return None
+    return (f"Variant '{variant.name}' has no {{input}} (nor {{{input_col}}}): every row gets "
+            "the same prompt, so the answers cannot depend on the row.")
+
+
 def check_unique_names(variants: list[Variant]) -> None:
     seen: set[str] = set()
     for v in variants:

@@ -47,3 +47,22 @@ def test_bad_variant_is_refused_and_nothing_saved(ws, tiny_data):  # noqa: F811
     at.run()
     assert any("Not added" in e.value and "not allowed" in e.value for e in at.error)
     assert ws.db.query("SELECT COUNT(*) AS n FROM prompt_versions")[0]["n"] == 0
+
+
+def test_a_variant_without_the_input_is_warned_on_the_page_and_by_the_cli(
+        ws, tiny_data, tiny_model, tmp_path, capsys):  # noqa: F811
+    from core.cli import main
+    from core.prompts import store as pstore
+    from core.prompts.files import dump_prompts
+    from core.prompts.variants import Variant
+
+    blind = Variant(name="blind", template="Is this about the sky? Answer yes or no.")
+    pstore.save_variant(ws, pstore.dataset_set(ws, tiny_data), blind)
+    at = open_app("views/prompt_lab.py")
+    assert any("Variant 'blind' has no {input} (nor {text})" in w.value for w in at.warning)
+    path = tmp_path / "p.yaml"
+    path.write_text(dump_prompts([blind, Variant(name="seen", template="{text}")]))
+    assert main(["eval", "--data", tiny_data, "--model", tiny_model, "--prompts", str(path),
+                 "--max-new-tokens", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: Variant 'blind' has no {input}" in err and "'seen'" not in err
