@@ -163,7 +163,7 @@ def confusion_view(ws, run_id: int, board: list[dict], targets: dict[int, str], 
         from core.evals.summary import confused_pairs, label_metrics
 
         c1, c2 = st.columns(2)
-        c1.markdown(f"**Most confused pairs** ({len(cm.index)} labels)")
+        c1.markdown(f"**Most confused pairs** ({len(cm.index)} labels in these rows)")
         c1.dataframe(confused_pairs(cm), hide_index=True, width="stretch")
         c2.markdown("**Per-label precision and recall** (worst first)")
         c2.dataframe(label_metrics(cm).round(3), hide_index=True, width="stretch")
