@@ -45,3 +45,17 @@ def workspace():
     from core.workspace import open_workspace
 
     return open_workspace()
+
+
+def variant_from_file(path: str, name: str):
+    """The variant `name` of the prompts file `path`; a missing one is a CliError naming the
+    variants the file has."""
+    from core.cli.output import CliError
+    from core.prompts.files import load_prompts
+
+    variants = load_prompts(path)
+    chosen = next((v for v in variants if v.name == name), None)
+    if chosen is None:
+        raise CliError(f"{path} has no variant '{name}'; its variants: "
+                       f"{', '.join(v.name for v in variants)}.")
+    return chosen

@@ -67,7 +67,7 @@ def _progress(done: int, total: int, eta: float | None) -> None:
 
 
 def cmd_compare(args) -> int:
-    from core.cli.runs import prompt_set_line, start_run
+    from core.cli.runs import prompt_set_line, run_failures, start_run
     from core.compare.decision import Requirements
     from core.compare.service import check_prices, comparison_config
     from core.prompts.files import load_prompts
@@ -99,8 +99,6 @@ def cmd_compare(args) -> int:
     cfg = comparison_config(args.data, models, variants, variant_for, args.split, args.limit)
     run_id, prompt_set = start_run(ws, cfg, variants, _progress, purpose="comparison")
     print(file=sys.stderr)
-    from core.cli.eval import run_failures
-
     failures = run_failures(ws, run_id)
     if not failures["scored_cells"]:
         raise CliError(f"nothing to compare: run #{run_id} computed no cell: {failures['why']}")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 
 from core.cli.args import positive_int as _positive_int
+from core.cli.args import variant_from_file
 from core.cli.args import workspace as _ws
 from core.cli.data_records import version_record
-from core.cli.output import CliError, emit
+from core.cli.output import emit
 
 
 def register_label(dsub) -> None:
@@ -41,14 +42,9 @@ def _label_progress(done: int, total: int, eta: float | None) -> None:
 
 def cmd_label(args) -> int:
     from core.labelling.teacher import PROVENANCE, label_dataset
-    from core.prompts.files import load_prompts
 
     ws = _ws()
-    variants = load_prompts(args.prompts)
-    chosen = next((v for v in variants if v.name == args.variant), None)
-    if chosen is None:
-        raise CliError(f"{args.prompts} has no variant '{args.variant}'; its variants: "
-                       f"{', '.join(v.name for v in variants)}.")
+    chosen = variant_from_file(args.prompts, args.variant)
     labels = [x for x in (args.labels or "").split(",") if x.strip()] or None
     res = label_dataset(ws, args.name, args.model, chosen, limit=args.limit, gold=args.gold,
                         labels=labels, number=args.version,

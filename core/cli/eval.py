@@ -71,7 +71,7 @@ def _progress(done: int, total: int, eta: float | None) -> None:
 
 
 def cmd_eval(args) -> int:
-    from core.cli.runs import prompt_set_line, start_run
+    from core.cli.runs import prompt_set_line, run_failures, start_run
     from core.evals.config import EvalConfig
     from core.evals.scorers import ScorerConfig
     from core.evals.store import get_run
@@ -153,23 +153,6 @@ def cmd_eval(args) -> int:
               f"{failures['total_cells']} cells failed: {failures['why']}", file=sys.stderr)
         return 1
     return 0
-
-
-def run_failures(ws, run_id: int) -> dict:
-    """What of a run was not done: cells a model error left uncomputed (`failed_cells`,
-    `model_errors` by model), and the error kinds of the answers stored (`error_kinds`,
-    e.g. invalid_output: answers that name no label, which are scored, not failed)."""
-    from collections import Counter
-
-    from core.evals.store import cells_frame, get_run
-
-    run = get_run(ws, run_id)
-    cells = cells_frame(ws, run_id)
-    kinds = Counter(k for k in cells["error_kind"] if isinstance(k, str) and k)
-    failed = max(0, int(run["total_cells"]) - len(cells))
-    why = "; ".join(f"{m}: {msg}" for m, msg in run["errors"].items()) or "see the run's log"
-    return {"failed_cells": failed, "scored_cells": len(cells), "total_cells": run["total_cells"],
-            "error_kinds": dict(kinds), "model_errors": run["errors"], "why": why}
 
 
 def _export(ws, run_id: int, path: str) -> dict:

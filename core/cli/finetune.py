@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 
 from core.cli.args import positive_int as _positive_int
+from core.cli.args import variant_from_file
 from core.cli.args import workspace as _ws
 from core.cli.output import CliError, emit
 
@@ -173,13 +174,7 @@ def _prompt_sets(args) -> dict:
         raise CliError("give --prompts FILE and --variant V together (the variant of FILE to "
                        "train with), or neither for the default prompt.")
     if args.prompts:
-        from core.prompts.files import load_prompts
-
-        variants = load_prompts(args.prompts)
-        chosen = next((v for v in variants if v.name == args.variant), None)
-        if chosen is None:
-            raise CliError(f"{args.prompts} has no variant '{args.variant}'; its variants: "
-                           f"{', '.join(v.name for v in variants)}.")
+        chosen = variant_from_file(args.prompts, args.variant)
         out.update(variant=chosen.model_dump(), prompt_source=args.prompts)
     if args.kb_k is not None and not args.kb:
         raise CliError("--kb-k sets how many chunks --kb retrieves; add --kb NAME.")

@@ -65,9 +65,6 @@ class TaskGuess:
     shape: str  # labels, numbers, text, json, empty
     reason: str
 
-    def record(self) -> dict:
-        return {"task": self.task, "target_shape": self.shape, "task_reason": self.reason}
-
 
 def _is_json_object(s: str) -> bool:
     if not s.startswith("{"):

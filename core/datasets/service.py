@@ -124,8 +124,10 @@ def import_file(ws, source, *, name: str, input_col: str, target_col: str,
     """
     store.check_name(name)
     table = read(ws, source, filename)
-    mapping = make_mapping(table.frame, input_col, target_col, context_col, task,
-                           table.filename, unlabelled)
+    guess = (guess_task(table.frame[target_col], RETASK_HINT.format(name=name))
+             if target_col in table.frame.columns else None)
+    mapping = make_mapping(table.frame, input_col, target_col, context_col,
+                           task or (guess.task if guess else None), table.filename, unlabelled)
     test = read(ws, test_file) if test_file is not None else None
     validation = read(ws, validation_file) if validation_file is not None else None
     if unlabelled:
@@ -134,7 +136,7 @@ def import_file(ws, source, *, name: str, input_col: str, target_col: str,
                 extra.frame[target_col] = ""
     res = import_table(ws, table, name, mapping, test=test, validation=validation,
                        split_col=split_col, unlabelled=unlabelled)
-    res.guess = guess_task(table.frame[target_col], RETASK_HINT.format(name=name))
+    res.guess = guess or guess_task(table.frame[target_col], RETASK_HINT.format(name=name))
     return res
 
 

@@ -27,7 +27,7 @@ def gold_recall(ws, kb_name: str, dataset: str, split: str = "test", k: int = 3,
     gold passage was in the top k and where it was not."""
     from core.embeddings import embed
     from core.evals.rows import load_rows
-    from core.retrieval.dynamic import first_hit
+    from core.retrieval.dynamic import first_hit, hit_rate_at_k, mrr
     from core.retrieval.search import search
     from core.retrieval.store import open_kb
 
@@ -44,12 +44,11 @@ def gold_recall(ws, kb_name: str, dataset: str, split: str = "test", k: int = 3,
                         f"'{col}'; nothing to measure.")
     vecs = embed([r["input"] for r in rows])
     found = [search(kb, r["input"], k, query_vec=v) for r, v in zip(rows, vecs, strict=True)]
-    ranks = {r["row_id"]: first_hit(hits, r["context"], k)
-             for r, hits in zip(rows, found, strict=True)}
-    hit = sum(rank is not None for rank in ranks.values())
+    refs = [r["context"] for r in rows]
+    ranks = {r["row_id"]: first_hit(hits, ref, k)
+             for r, hits, ref in zip(rows, found, refs, strict=True)}
     out = {"kb": kb_name, "dataset": dataset, "split": split, "k": k, "n": len(rows),
-           "hit_rate": hit / len(rows),
-           "mrr": sum(1.0 / rank for rank in ranks.values() if rank) / len(rows),
+           "hit_rate": hit_rate_at_k(found, refs, k), "mrr": mrr(found, refs, k),
            "ranks": {str(i): rank for i, rank in ranks.items()}, "run_id": run_id,
            "by_retrieval": []}
     if run_id is not None:

@@ -132,13 +132,14 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
     decided: dict = {}
     scoring: dict = {}
     n_test = len(test_rows(data, 0))
+    loss_each = eval_per_token * sum(collator.computed(b) for b in prep.eval)
     if data.task == "free_text":
         scoring = time_generation(backend, data, prep.validator.params, cfg.seed)
         score_row = scoring["s_per_row"]
-        loss_s = cfg.evaluations * eval_per_token * sum(collator.computed(b) for b in prep.eval)
         sp = bud.plan_scoring(budget_s, score_row, n_test, cfg.eval_rows, cfg.evaluations,
                               len(prep.score_sets) or 1, scoring["after_factor"],
-                              spent_s=time.time() - ctx.started, loss_s=loss_s)
+                              spent_s=time.time() - ctx.started,
+                              loss_s=cfg.evaluations * loss_each)
         test_n = min(cfg.test_rows, n_test) if cfg.test_rows else sp.test_rows
         before_after = (test_n * score_row * (1 + scoring["after_factor"])
                         + bud.BEFORE_AFTER_FIXED_S)
@@ -162,8 +163,7 @@ def plan_budget(ctx, cfg: FinetuneConfig, model, prep: Prepared, collator, data,
         before_after = 0.0
     speed = bud.Speed(s_per_token=s_per_token, score_s_per_row=score_row,
                       eval_s_per_token=eval_per_token)
-    eval_each = (eval_per_token * sum(collator.computed(b) for b in prep.eval)
-                 + score_row * sum(len(p) for p, _ in prep.score_sets.values()))
+    eval_each = loss_each + score_row * sum(len(p) for p, _ in prep.score_sets.values())
     step_s = speed.step_s(mean_tokens) * cfg.grad_accum
     cap = bud.epoch_steps(len(prep.train), cfg.epochs, cfg.grad_accum)
     spent = time.time() - ctx.started

@@ -44,8 +44,8 @@ def default_variant(task: str, with_context: bool = False) -> Variant:
     return Variant(name="fine-tune", template=body)
 
 
-def check_fillable(variant: Variant, columns: list[str], context_col: str | None,
-                   kb: str | None, task: str) -> str | None:
+def check_fillable(variant: Variant, context_col: str | None, kb: str | None,
+                   task: str) -> str | None:
     """The one-line reason the run cannot fill the variant's placeholders, else None."""
     names = variant.placeholders()
     if "context" in names and not context_col and not kb:
@@ -70,18 +70,16 @@ def check_fillable(variant: Variant, columns: list[str], context_col: str | None
 
 
 def freeze(ws, variant: Variant, version, split, parts: dict[str, Rows], kb: str | None,
-           kb_k: int, context_tokens: int, split_names: dict[str, str]) -> Variant:
+           kb_k: int, context_tokens: int) -> Variant:
     """Resolve the variant's dynamic parts into `parts` (split name -> Rows, changed in place)
-    and return the variant that renders them: static, its examples block a per-row value.
-
-    `split_names` maps each part to the dataset split it came from (for row ids)."""
+    and return the variant that renders them: static, its examples block a per-row value."""
     similar = bool(variant.few_shot) and variant.few_shot_mode == "similar"
     if similar:
         from core.retrieval.dynamic import example_index, similar_examples_batch
 
         index = example_index(ws, version)
         for name, rows in parts.items():
-            ids = split.indices(split_names[name])
+            ids = split.indices(name)  # the version's row ids, to leave each row out
             found = similar_examples_batch([v["input"] for v in rows.values], index,
                                            variant.few_shot, [int(ids[i]) for i in rows.index])
             for v, ex in zip(rows.values, found, strict=True):
@@ -116,13 +114,13 @@ def run_variant(ws, cfg, version, split, parts: dict[str, Rows],
     except (ValueError, TypeError) as e:
         problems.append(f"the prompt variant cannot be used: {e}")
         return None
-    bad = check_fillable(variant, version.columns, m.context_col, cfg.kb, m.task)
+    bad = check_fillable(variant, m.context_col, cfg.kb, m.task)
     if bad:
         problems.append(bad)
         return None
     try:
         rendered = freeze(ws, variant, version, split, parts, cfg.kb, cfg.kb_k,
-                          cfg.context_tokens, {n: n for n in parts})
+                          cfg.context_tokens)
     except RetrievalError as e:
         problems.append(str(e))
         return None
