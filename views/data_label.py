@@ -55,6 +55,14 @@ def label_section(ws, version, unlabelled: int) -> None:
                                 "people on these rows.")
     labels = c3.text_input("Labels (only if no row has one)", key="lab_labels",
                            disabled=m.task != "classification" or bool(hand))
+    c1, c2 = st.columns(2)
+    cut = c1.selectbox("Inputs too long for the teacher's context", list(_CUT), key="lab_cut",
+                       help="Refused by default, with how many and the longest.")
+    one = c2.checkbox("Keep a single label", key="lab_one",
+                      disabled=m.task != "classification",
+                      help="A teacher that gives every row the same label is refused by default: "
+                           "it usually means the prompt or the teacher cannot tell the labels "
+                           "apart.")
     if st.button("Label with the teacher", type="primary", key="lab_go"):
         try:
             st.session_state["lab_started"] = submit_label(ws, {"dataset": name, "model": teacher, "version": version.number,
@@ -63,10 +71,13 @@ def label_section(ws, version, unlabelled: int) -> None:
                               "gold": int(gold) if gold and "test" not in version.given
                               else None,
                               "labels": [x.strip() for x in labels.split(",") if x.strip()]
-                              or None})
+                              or None, "truncate": _CUT[cut], "allow_one_label": bool(one)})
             st.rerun()
         except LadderError as e:
             st.error(str(e))
+
+
+_CUT = {"refuse the run": None, "cut their end": "tail", "cut their beginning": "head"}
 
 
 def _progress(ws, name: str) -> None:

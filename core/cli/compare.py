@@ -20,6 +20,9 @@ def register(sub) -> None:
     p.add_argument("--variant-for", action="append", default=[], metavar="MODEL=VARIANT",
                    help="give one model its own variant (repeatable)")
     p.add_argument("--split", default="test")
+    p.add_argument("--truncate", choices=["head", "tail"],
+                   help="cut inputs too long for a model's context (tail: the end, head: the "
+                        "beginning) instead of refusing the run")
     p.add_argument("--limit", type=_positive_int)
     p.add_argument("--volume", type=_positive_float, default=10_000,
                    help="expected requests per month (default 10000)")
@@ -70,6 +73,7 @@ def cmd_compare(args) -> int:
     from core.cli.runs import prompt_set_line, run_failures, start_run
     from core.compare.decision import Requirements
     from core.compare.service import check_prices, comparison_config
+    from core.evals.store import get_run
     from core.prompts.files import load_prompts
     from core.report.summary import compare_summary
     from core.workspace import open_workspace
@@ -96,7 +100,8 @@ def cmd_compare(args) -> int:
         raise CliError(str(e)) from None
     ws = open_workspace()
     check_prices(ws, models)
-    cfg = comparison_config(args.data, models, variants, variant_for, args.split, args.limit)
+    cfg = comparison_config(args.data, models, variants, variant_for, args.split, args.limit,
+                            truncate=args.truncate)
     run_id, prompt_set = start_run(ws, cfg, variants, _progress, purpose="comparison")
     print(file=sys.stderr)
     failures = run_failures(ws, run_id)
@@ -104,6 +109,7 @@ def cmd_compare(args) -> int:
         raise CliError(f"nothing to compare: run #{run_id} computed no cell: {failures['why']}")
     out = compare_summary(ws, run_id, req, prep_hours=args.prep_hours, prep_rate=args.prep_rate)
     out["prompt_set"] = prompt_set
+    out["truncated_rows"] = get_run(ws, run_id)["truncated"]
     lines = [f"{'model':<34} {'score':>6} {'95% CI':>15} {'p50 ms':>8} {'p95 ms':>8} "
              f"{'$/1k':>9}"]
     for m in out["models"]:
@@ -112,6 +118,9 @@ def cmd_compare(args) -> int:
                      f"{m['cost_per_1k_usd']:>9.4f}")
     for model, err in out["errors"].items():
         lines.append(f"error: {model}: {err}")
+    if out["truncated_rows"]:
+        lines.append(f"{len(out['truncated_rows'])} rows had their input cut ({args.truncate}) "
+                     "to fit the context.")
     lines.append(f"Recommendation: {out['recommendation'] or 'none'} — {out['decision']['reason']}")
     if out["value"]:
         lines.append("Net value per month (95% interval), break-even accuracy:")

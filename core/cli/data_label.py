@@ -29,6 +29,12 @@ def register_label(dsub) -> None:
                    help="keep N hand-labelled rows as the test split (measured against people)")
     p.add_argument("--labels", metavar="A,B,...",
                    help="the label set, when no row is labelled by hand yet (classification)")
+    p.add_argument("--truncate", choices=["head", "tail"],
+                   help="cut inputs too long for the teacher's context (tail: their end, head: "
+                        "their beginning) instead of refusing")
+    p.add_argument("--allow-one-label", action="store_true",
+                   help="write the version even when the teacher gives every row the same label "
+                        "(refused by default: it usually means a prompt or teacher problem)")
     p.add_argument("--version", type=_positive_int, metavar="N", help="default: the latest")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_label)
@@ -47,10 +53,9 @@ def cmd_label(args) -> int:
     chosen = variant_from_file(args.prompts, args.variant)
     labels = [x for x in (args.labels or "").split(",") if x.strip()] or None
     res = label_dataset(ws, args.name, args.model, chosen, limit=args.limit, gold=args.gold,
-                        labels=labels, number=args.version,
-                        progress=None if args.json else _label_progress)
-    if not args.json:
-        print(file=sys.stderr)
+                        labels=labels, number=args.version, progress=_label_progress,
+                        truncate=args.truncate, allow_one_label=args.allow_one_label)
+    print(file=sys.stderr)  # ends the progress line (stderr, with or without --json)
     v, run = res.version, res.run
     text = (f"Saved '{v.dataset}' version {v.number} ({v.short}): {run.labelled} of {run.asked} "
             f"rows labelled by {run.model_id} (variant {run.variant}) in {run.model_s:.1f} s of "
@@ -73,7 +78,11 @@ def cmd_label(args) -> int:
                  + (" ..." if len(run.unparsed) > 10 else ""))
     if res.still_unlabelled:
         text += f"\n{res.still_unlabelled} rows are still unlabelled."
+    if res.truncated:
+        text += (f"\n{len(res.truncated)} inputs were cut ({args.truncate}) to fit the teacher's "
+                 "context: rows " + ", ".join(map(str, res.truncated[:20]))
+                 + (" ..." if len(res.truncated) > 20 else ""))
     emit({**version_record(v), "created": res.created, "parent_version": res.parent.number,
           "label_run": run.record(), "still_unlabelled": res.still_unlabelled,
-          "provenance_column": PROVENANCE}, args.json, text)
+          "provenance_column": PROVENANCE, "truncated_rows": res.truncated}, args.json, text)
     return 0

@@ -47,6 +47,10 @@ def register(sub) -> None:
     p.add_argument("--kb-k", type=_positive_int, default=3, help="chunks retrieved per row")
     p.add_argument("--few-shot-k", type=int, metavar="K",
                    help="dynamic few-shot: the K most similar train rows fill {examples}")
+    p.add_argument("--truncate", choices=["head", "tail"],
+                   help="rows whose prompt + answer exceed the model's context are refused; "
+                        "tail: cut the end of their input, head: cut its beginning (the run "
+                        "lists the rows cut)")
     p.add_argument("--out", metavar="FILE",
                    help="also write every cell of this run, one line each, to FILE "
                         "(.csv or .jsonl)")
@@ -102,7 +106,7 @@ def cmd_eval(args) -> int:
             temperature=args.temperature, max_new_tokens=args.max_new_tokens,
             scorer=ScorerConfig(kind=args.scorer, tolerance=args.tolerance, pattern=args.pattern,
                                 judge_model=args.judge_model),
-            kb=args.kb, kb_k=args.kb_k,
+            kb=args.kb, kb_k=args.kb_k, truncate=args.truncate,
         )
     except ValueError as e:
         from core.models.spec import describe_validation_error
@@ -123,7 +127,8 @@ def cmd_eval(args) -> int:
         raise CliError(f"run #{run_id} computed no cell: {failures['why']}")
     board = leaderboard(ws, run_id)
     comp = verdict(ws, run_id, board)
-    out = {"run_id": run_id, "purpose": get_run(ws, run_id)["purpose"],
+    run = get_run(ws, run_id)
+    out = {"run_id": run_id, "purpose": run["purpose"], "truncated_rows": run["truncated"],
            **scorer_choice(ws, run_id), "variants": board,
            "verdict": comp["verdict"] if comp else "Only one variant: nothing to compare.",
            "comparison": comp, "prompt_set": prompt_set,
@@ -141,6 +146,10 @@ def cmd_eval(args) -> int:
     lines.append(f"Scorer: {out['scorer_reason']}")
     lines.append(out["verdict"])
     lines.append(prompt_set_line(prompt_set))
+    if run["truncated"]:
+        lines.append(f"{len(run['truncated'])} rows had their input cut ({args.truncate}) to fit "
+                     "the context: rows " + ", ".join(map(str, run["truncated"][:20]))
+                     + (" ..." if len(run["truncated"]) > 20 else ""))
     if args.out is not None:
         out["export"] = _export(ws, run_id, args.out)
         lines.append(f"Wrote {out['export']['rows']} rows to {out['export']['path']}.")

@@ -43,8 +43,10 @@ def check_prices(ws, model_ids: list[str]) -> None:
 
 def comparison_config(dataset: str, model_ids: list[str], variants: list[Variant],
                       variant_for: dict[str, str] | None = None, split: str = "test",
-                      limit: int | None = None, name: str = "") -> EvalConfig:
-    """One run: each model with its own variant (default: the first variant for all)."""
+                      limit: int | None = None, name: str = "",
+                      truncate: str | None = None) -> EvalConfig:
+    """One run: each model with its own variant (default: the first variant for all);
+    `truncate` as in EvalConfig."""
     if not model_ids:
         raise CompareError("choose at least one model to compare")
     if not variants:
@@ -59,7 +61,7 @@ def comparison_config(dataset: str, model_ids: list[str], variants: list[Variant
     used = [v for v in variants if v.name in set(variant_for.values())]
     return EvalConfig(name=name or f"compare {', '.join(model_ids)}", dataset=dataset,
                       split=split, limit=limit, models=model_ids, variants=used,
-                      pairs=[(m, variant_for[m]) for m in model_ids])
+                      pairs=[(m, variant_for[m]) for m in model_ids], truncate=truncate)
 
 
 def training_cost(ws, model_id: str, prep_hours: float = 0.0, prep_rate: float = 0.0) -> float:

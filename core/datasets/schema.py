@@ -154,7 +154,7 @@ def unlabelled(frame: pd.DataFrame, mapping: Mapping) -> list[int]:
 
 
 def validate_mapping(frame: pd.DataFrame, mapping: Mapping, name: str = "the data", *,
-                     allow_unlabelled: bool = False) -> None:
+                     allow_unlabelled: bool = False, allow_one_class: bool = False) -> None:
     """Raise `DatasetError` when the mapping cannot be used with this table.
 
     Rows without a target are allowed (a teacher model can label them); a target column
@@ -185,7 +185,7 @@ def validate_mapping(frame: pd.DataFrame, mapping: Mapping, name: str = "the dat
     if not (frame[mapping.input_col].astype(str).str.strip() != "").any():
         raise DatasetError(f"the input column '{mapping.input_col}' is empty in every row; "
                            "map the column that holds the text to send to the model.")
-    if mapping.task == "classification" and len(filled) == len(targets):
+    if mapping.task == "classification" and len(filled) == len(targets) and not allow_one_class:
         classes = filled.unique()
         if len(classes) < 2:
             raise DatasetError(

@@ -25,7 +25,7 @@ SMOLLM2_ID = "smollm2-135m-instruct"
 
 
 @lru_cache(maxsize=4)
-def _load(path: str):
+def load_tokenizer(path: str):
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(path)
@@ -47,7 +47,7 @@ def pick_tokenizer(model_cache: Path | None) -> tuple[str, str, bool]:
 
 def count_tokens(texts: list[str], tokenizer_path: str, batch: int = 4096) -> np.ndarray:
     """Tokens per text (no special tokens); empty texts count 0."""
-    tok = _load(tokenizer_path)
+    tok = load_tokenizer(tokenizer_path)
     out = np.zeros(len(texts), dtype=np.int32)
     for start in range(0, len(texts), batch):
         part = [t or "" for t in texts[start:start + batch]]

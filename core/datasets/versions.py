@@ -167,15 +167,19 @@ def _version(row) -> Version:
 def save_version(ws, name: str, frame: pd.DataFrame, mapping: Mapping, *, source: str,
                  note: str = "", parent: Version | None = None,
                  given: GivenSplit | None = None,
-                 allow_unlabelled: bool = False) -> tuple[Version, bool]:
+                 allow_unlabelled: bool = False,
+                 allow_one_class: bool = False) -> tuple[Version, bool]:
     """Store `frame` as a version of dataset `name`; return (version, created).
 
     Same content (and the same given split) as an existing version of this dataset -> that
-    version, created=False. `allow_unlabelled`: the target may be empty in every row.
+    version, created=False. `allow_unlabelled`: the target may be empty in every row;
+    `allow_one_class`: a classification target may hold one label (a teacher's labels kept
+    on purpose, `ladder data label --allow-one-label`).
     """
     check_name(name)
     frame = frame.reset_index(drop=True)
-    validate_mapping(frame, mapping, f"dataset '{name}'", allow_unlabelled=allow_unlabelled)
+    validate_mapping(frame, mapping, f"dataset '{name}'", allow_unlabelled=allow_unlabelled,
+                     allow_one_class=allow_one_class)
     if given is not None and len(given.assignment) != len(frame):
         raise ValueError("a given split needs one entry per row")
     digest = content_hash(frame, mapping, given)

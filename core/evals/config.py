@@ -41,6 +41,10 @@ class EvalConfig(BaseModel):
     kb: str | None = Field(default=None, description="knowledge base that fills {context}")
     kb_k: int = Field(default=3, ge=1, le=20)
     context_tokens: int = Field(default=400, ge=16, le=8000)
+    truncate: str | None = Field(
+        default=None, description="a row whose prompt + answer exceed a model's context: "
+        "unset refuses the run; 'tail' cuts the end of its input, 'head' the beginning "
+        "(core.evals.fit)")
 
     @model_validator(mode="after")
     def _check(self) -> EvalConfig:
@@ -53,6 +57,9 @@ class EvalConfig(BaseModel):
         if self.samples > 1 and self.scoring == "likelihood":
             raise ValueError("likelihood scoring is deterministic; use scoring 'generate' to "
                              "draw several samples")
+        if self.truncate not in (None, "head", "tail"):
+            raise ValueError("truncate must be head (cut the beginning of a long input) or "
+                             "tail (cut its end), or unset to refuse rows that do not fit")
         check_unique_names(self.variants)
         if len(set(self.models)) != len(self.models):
             raise ValueError("a model is listed twice; list each model once")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from core.evals import scorers as sc
 from core.evals.config import EvalConfig
 from core.evals.errors import EvalError
+from core.evals.fit import Fitted, Limit, fit, limit_for, may_overflow
 from core.evals.generation import check_max_new_tokens, generation_params, model_context
 from core.evals.rows import EvalRows, fixed_examples, load_rows, references
 from core.evals.store import (
@@ -124,11 +125,21 @@ def create_run(ws, cfg: EvalConfig, purpose: str | None = None) -> int:
     data = validate(ws, cfg)
     name = cfg.name or f"{cfg.dataset}/{cfg.split} x {len(cfg.variants)} variants"
     total = len(data.rows) * len(cfg.combos()) * cfg.samples
-    return create_run_row(ws, name, cfg, data.version.hash, total, purpose)
+    cut = fitted_rows(ws, cfg, data)  # refuses rows that do not fit before anything is stored
+    return create_run_row(ws, name, cfg, data.version.hash, total, purpose, truncated=cut)
 
 
-def build_prompts(ws, cfg: EvalConfig, data: EvalRows, variant: Variant) -> list[ChatPrompt]:
-    """The rendered prompt for each row of `data` under `variant`.
+def build_prompts(ws, cfg: EvalConfig, data: EvalRows, variant: Variant, *,
+                  check: bool = True) -> list[ChatPrompt]:
+    """The rendered prompt for each row of `data` under `variant` (see `build_fitted`)."""
+    return build_fitted(ws, cfg, data, variant, check=check).prompts
+
+
+def build_fitted(ws, cfg: EvalConfig, data: EvalRows, variant: Variant, *,
+                 check: bool = True, task: str | None = None) -> Fitted:
+    """The rendered prompt for each row of `data` under `variant`, checked against the
+    context of every model that reads it (core.evals.fit) unless `check` is False
+    (`task` overrides `data.task`, for rows outside a dataset).
 
     Fixed few-shot uses one seeded sample of train rows for every row; similar
     few-shot takes each row's most similar train rows (never the row itself, never
@@ -154,8 +165,41 @@ def build_prompts(ws, cfg: EvalConfig, data: EvalRows, variant: Variant) -> list
         found = contexts_for([r["input"] for r in rows], open_kb(ws, cfg.kb), cfg.kb_k,
                              cfg.context_tokens)
         contexts = [c.text for c in found]
-    return [render_variant(variant, r, examples=ex, context=ctx, labels=data.labels)
-            for r, ex, ctx in zip(rows, examples, contexts, strict=True)]
+
+    def render(i: int, row: dict) -> ChatPrompt:
+        return render_variant(variant, row, examples=examples[i], context=contexts[i],
+                              labels=data.labels)
+
+    prompts = [render(i, r) for i, r in enumerate(rows)]
+    limits = prompt_limits(ws, cfg, data, variant, task) if check else []
+    return fit(prompts, rows, limits, cfg.truncate, render) if limits else Fitted(prompts)
+
+
+def prompt_limits(ws, cfg: EvalConfig, data: EvalRows, variant: Variant,
+                  task: str | None = None) -> list[Limit]:
+    """The context limit of each prompted model that reads `variant` in this run."""
+    out = []
+    for m in cfg.models:
+        if (m, variant.name) not in cfg.combos():
+            continue
+        context = model_context(ws, m)
+        answer = generation_params(cfg, data, variant, 0, task=task,
+                                   context=context).max_new_tokens
+        if (lim := limit_for(ws, m, answer)) is not None:
+            out.append(lim)
+    return out
+
+
+def fitted_rows(ws, cfg: EvalConfig, data: EvalRows) -> list[int]:
+    """Rows whose input a run cuts to fit (`cfg.truncate`); EvalError when a row does not
+    fit and may not be cut. Prompts are rendered only where a row could overflow."""
+    cut: list[int] = []
+    for v in cfg.variants:
+        limits = prompt_limits(ws, cfg, data, v)
+        if any(may_overflow(v, data.rows, data.train_rows, data.labels,
+                            cfg.context_tokens if cfg.kb else None, lim) for lim in limits):
+            cut += build_fitted(ws, cfg, data, v).cut
+    return sorted(set(cut))
 
 
 def plan(ws, run_id: int, cfg: EvalConfig, data: EvalRows) -> list[Task]:
@@ -211,7 +255,7 @@ def label_baseline(ws, cfg: EvalConfig, data: EvalRows, model_id: str,
         return None  # too few train rows to estimate anything
     sample = EvalRows(version=data.version, split="train", rows=rows,
                       train_rows=data.train_rows, labels=data.labels)
-    prompts = build_prompts(ws, cfg, sample, variant)
+    prompts = build_prompts(ws, cfg, sample, variant, check=False)  # content-free inputs
     scores = get_backend(ws, spec).score_candidates(prompts, data.labels,
                                                     batch_size=ws.settings.batch_size)
     prior = label_prior([r["target"] for r in data.train_rows], data.labels)

@@ -21,17 +21,18 @@ CELL_COLUMNS = ("run_id", "model_id", "variant", "row_id", "sample", "cache_key"
 
 
 def create_run_row(ws, name: str, cfg, version_hash: str, total: int,
-                   purpose: str | None = None) -> int:
-    """A new pending run; `purpose` (core.evals.purpose) follows from `cfg` when not given."""
+                   purpose: str | None = None, truncated: list[int] | None = None) -> int:
+    """A new pending run; `purpose` (core.evals.purpose) follows from `cfg` when not given;
+    `truncated`: the rows whose input the run cuts to fit the context (core.evals.fit)."""
     purpose = check_purpose(purpose) if purpose else infer_purpose(ws, cfg)
     now = time.time()
     with ws.db.connect() as c:
         cur = c.execute(
             "INSERT INTO eval_runs (name, dataset, version_hash, split, model_id, config, status,"
-            " total_cells, created_at, updated_at, purpose)"
-            " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?)",
+            " total_cells, created_at, updated_at, purpose, truncated)"
+            " VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)",
             (name, cfg.dataset, version_hash, cfg.split, ",".join(cfg.models),
-             cfg.model_dump_json(), total, now, now, purpose),
+             cfg.model_dump_json(), total, now, now, purpose, json.dumps(truncated or [])),
         )
         return int(cur.lastrowid)
 
@@ -44,6 +45,7 @@ def get_run(ws, run_id: int) -> dict:
     d = dict(rows[0])
     d["config"] = json.loads(d["config"])
     d["errors"] = json.loads(d["error"]) if d["error"] else {}
+    d["truncated"] = json.loads(d["truncated"])
     return d
 
 

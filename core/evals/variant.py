@@ -9,7 +9,7 @@ run is recorded (the rows are not a dataset split of their own).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -19,7 +19,7 @@ from core.evals.engine import (
     STOPPED,
     Progress,
     Task,
-    build_prompts,
+    build_fitted,
     cell_key,
     compute_chunks,
     label_baseline,
@@ -40,6 +40,7 @@ class VariantResult:
 
     cells: list[dict]
     summary: dict
+    truncated: list[int] = field(default_factory=list)  # rows whose input was cut to fit
 
 
 def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, task: str,
@@ -47,20 +48,25 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
                      samples: int = 1, temperature: float = 0.0, seed: int = 0,
                      progress: Progress | None = None,
                      should_stop: Callable[[], bool] | None = None,
-                     scorer: sc.ScorerConfig | None = None) -> VariantResult:
+                     scorer: sc.ScorerConfig | None = None, truncate: str | None = None,
+                     check: bool = True) -> VariantResult:
     """Score one variant of one model on given rows (`scorer`: the task's auto scorer when
     None). A model error is raised; `should_stop` ends early with the cells done so far.
+    Prompts that do not fit the model's context raise EvalError before any answer, or are
+    cut with `truncate` (core.evals.fit); `check=False` skips that for rows already checked
+    (fine-tuning's plan checks prompt + answer against the context itself).
 
     Each cell reports `row_id`, `sample`, `output`, `parsed`, `score`, `passed` and
     `error_kind`; the summary has the leaderboard keys (n, score, ci_low, ci_high, ...).
     """
     cfg = EvalConfig(dataset="(rows)", models=[model_id], variants=[variant], scoring=scoring,
                      samples=samples, temperature=temperature, seed=seed,
-                     scorer=scorer or sc.ScorerConfig())
+                     scorer=scorer or sc.ScorerConfig(), truncate=truncate)
     data = EvalRows(version=None, split="rows", rows=rows, train_rows=train_rows or [],
                     labels=list(labels))  # type: ignore[arg-type]
     mode = cfg.mode_for(task, ws.registry.get(model_id).kind)
-    prompts = build_prompts(ws, cfg, data, variant)
+    fitted = build_fitted(ws, cfg, data, variant, check=check, task=task)
+    prompts = fitted.prompts
     cal = label_baseline(ws, cfg, data, model_id, variant) if mode == "likelihood" else None
     context = model_context(ws, model_id) if mode == "generate" else None
     tasks = []
@@ -91,6 +97,7 @@ def evaluate_variant(ws, model_id: str, variant: Variant, rows: list[dict], *, t
     if not cells:
         return VariantResult([], {"model": model_id, "name": variant.name, "n": 0,
                                   "score": float("nan"), "ci_low": float("nan"),
-                                  "ci_high": float("nan")})
+                                  "ci_high": float("nan")}, fitted.cut)
     frame = pd.DataFrame(cells).assign(model_id=model_id, variant=variant.name)
-    return VariantResult(cells, entry_stats(model_id, variant.name, row_results(frame), frame))
+    return VariantResult(cells, entry_stats(model_id, variant.name, row_results(frame), frame),
+                         fitted.cut)

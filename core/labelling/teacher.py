@@ -63,6 +63,7 @@ class LabelResult:
     parent: store.Version
     run: runs.LabelRun
     still_unlabelled: int  # rows left without a label (unparsed answers, or past --limit)
+    truncated: list[int]  # rows whose input was cut to fit the teacher's context
 
 
 def default_variant(task: str) -> Variant:
@@ -79,12 +80,16 @@ def teacher_tag(model_id: str) -> str:
 def label_dataset(ws, name: str, model_id: str, variant: Variant, *, limit: int | None = None,
                   gold: int | None = None, labels: list[str] | None = None,
                   number: int | None = None, seed: int = 0, progress: Progress | None = None,
-                  should_stop: Callable[[], bool] | None = None) -> LabelResult:
+                  should_stop: Callable[[], bool] | None = None, truncate: str | None = None,
+                  allow_one_label: bool = False) -> LabelResult:
     """Label the unlabelled rows of `name` (its latest version, or `number`) with `model_id`.
 
     `limit`: at most this many unlabelled rows, in file order. `labels`: the label set of a
-    classification dataset with no hand label at all. Raises `LabelError`/`DatasetError`
-    with nothing written on any problem, and when stopped before every row was answered.
+    classification dataset with no hand label at all. `truncate`: cut inputs too long for
+    the teacher's context (core.evals.fit) instead of refusing. A teacher that gives one
+    label to every row it labels is refused unless `allow_one_label`, at any size. Raises
+    `LabelError`/`DatasetError`/`EvalError` with nothing written on any problem, and when
+    stopped before every row was answered.
     """
     start = time.perf_counter()
     parent = store.get_version(ws, name, number)
@@ -122,8 +127,8 @@ def label_dataset(ws, name: str, model_id: str, variant: Variant, *, limit: int 
     rows = [dict(row_record(frame, i, m), target=stand_in, targets=[stand_in]) for i in asked]
     check = _check_rows(hand, gold_rows, frame, m, seed)
     rows += [dict(r, targets=[r["target"]]) for r in (row_record(frame, i, m) for i in check)]
-    cells, resumed = _answers(ws, model_id, variant, rows, m.task, label_set, examples,
-                              progress, should_stop)
+    cells, resumed, cut = _answers(ws, model_id, variant, rows, m.task, label_set, examples,
+                                   progress, should_stop, truncate)
     by_row = {c["row_id"]: c for c in cells}
     done = [i for i in [*asked, *check] if i in by_row]
     if len(done) < len(asked) + len(check):
@@ -133,19 +138,39 @@ def label_dataset(ws, name: str, model_id: str, variant: Variant, *, limit: int 
     answers = {i: str(by_row[i]["parsed"] or "").strip() for i in asked}
     unparsed = [{"row_id": i, "output": str(by_row[i]["output"] or "")[:200]}
                 for i in asked if not answers[i]]
+    agreement = (sum(bool(by_row[i]["passed"]) for i in check) / len(check) if check else None)
+    if m.task == "classification" and not allow_one_label:
+        _refuse_one_label([a for a in answers.values() if a], model_id, len(check), agreement)
     version, created = _save(ws, parent, frame, answers, hand, gold_rows, model_id, variant,
-                             len(todo))
+                             len(todo), cut, allow_one_label)
     run = runs.save(ws, runs.LabelRun(
         dataset=name, parent_hash=parent.hash, hash=version.hash, model_id=model_id,
         variant=variant.name, asked=len(asked), labelled=len(asked) - len(unparsed),
         unparsed=unparsed, resumed=resumed, gold=len(gold_rows), check_rows=len(check),
-        check_agreement=(sum(bool(by_row[i]["passed"]) for i in check) / len(check)
-                         if check else None),
+        check_agreement=agreement,
         cost_usd=float(sum(c.get("cost_usd") or 0.0 for c in cells)),  # the check included
         model_s=float(sum(c.get("latency_s") or 0.0 for c in cells)),
         wall_s=time.perf_counter() - start))
     left = len(todo) - run.labelled
-    return LabelResult(version, created, parent, run, left)
+    return LabelResult(version, created, parent, run, left, cut)
+
+
+def _refuse_one_label(given: list[str], model_id: str, check_rows: int,
+                      agreement: float | None) -> None:
+    """LabelError when the teacher gave the same label to every row it labelled (two or
+    more): usually a prompt that does not show the labels, or a teacher that cannot tell
+    them apart; its answers stay cached, so a rerun with --allow-one-label is quick."""
+    if len(given) < 2 or len(set(given)) > 1:
+        return
+    checked = (f"on {check_rows} hand-labelled rows it gave the hand label {agreement:.0%} of "
+               "the time" if check_rows and agreement is not None else
+               "no hand-labelled row was there to check it against people")
+    raise LabelError(
+        f"the teacher '{model_id}' answered {given[0]!r} for all {len(given)} rows it labelled "
+        f"({checked}). One label for every row usually means the prompt does not list the "
+        "labels or the teacher cannot tell them apart: try another variant or teacher, or keep "
+        "these labels with --allow-one-label ('Keep a single label' on the page). Its answers "
+        "are kept, so running again is quick. No version written.")
 
 
 def _check(parent, todo: list[int], hand: list[int], limit: int | None,
@@ -210,8 +235,10 @@ def _gold(hand: list[int], n: int, seed: int) -> set[int]:
     return {hand[int(k)] for k in pick}
 
 
-def _answers(ws, model_id, variant, rows, task, label_set, examples, progress, should_stop):
-    """The teacher's cells on `rows` and how many were read back from the store."""
+def _answers(ws, model_id, variant, rows, task, label_set, examples, progress, should_stop,
+             truncate):
+    """The teacher's cells on `rows`, how many were read back from the store, and the rows
+    whose input was cut to fit the teacher's context."""
     from core.evals.variant import evaluate_variant
 
     seen: dict = {}
@@ -229,16 +256,16 @@ def _answers(ws, model_id, variant, rows, task, label_set, examples, progress, s
     try:
         res = evaluate_variant(ws, model_id, variant, rows, task=task, labels=label_set,
                                train_rows=examples, progress=tick, should_stop=should_stop,
-                               scorer=scorer)
+                               scorer=scorer, truncate=truncate)
     except ModelError as e:
         raise LabelError(f"the teacher '{model_id}' failed: {e} The answers received so far are "
                          "kept; run the same labelling again to resume. No version written.") \
             from None
-    return res.cells, int(seen.get("resumed", 0))
+    return res.cells, int(seen.get("resumed", 0)), res.truncated
 
 
 def _save(ws, parent, frame, answers: dict[int, str], hand: list[int], gold_rows: set[int],
-          model_id: str, variant: Variant, todo: int):
+          model_id: str, variant: Variant, todo: int, cut: list[int], one_label: bool):
     m = parent.mapping
     if PROVENANCE not in frame.columns:
         frame[PROVENANCE] = ""
@@ -257,11 +284,12 @@ def _save(ws, parent, frame, answers: dict[int, str], hand: list[int], gold_rows
     labelled = sum(1 for a in answers.values() if a)
     note = (f"{labelled} of {todo} unlabelled rows labelled by {model_id} (variant "
             f"{variant.name})" + (f"; {len(gold_rows)} hand-labelled rows kept as the gold test "
-                                  "split" if gold_rows else ""))
+                                  "split" if gold_rows else "")
+            + (f"; {len(cut)} inputs cut to fit the teacher's context" if cut else ""))
     try:
         version, created = store.save_version(
             ws, parent.dataset, frame, m, source=f"label: teacher {model_id}", note=note,
-            parent=parent, given=given, allow_unlabelled=True)
+            parent=parent, given=given, allow_unlabelled=True, allow_one_class=one_label)
     except DatasetError as e:
         raise LabelError(f"the labelled rows cannot be saved: {e}") from None
     if created and store.get_split(ws, version) is None:

@@ -32,19 +32,21 @@ def body(ctx: JobContext) -> dict:
         res = label_dataset(ws, cfg["dataset"], cfg["model"], Variant(**cfg["variant"]),
                             limit=cfg.get("limit"), gold=cfg.get("gold"),
                             labels=cfg.get("labels"), number=cfg.get("version"),
-                            progress=progress, should_stop=ctx.cancelled)
+                            progress=progress, should_stop=ctx.cancelled,
+                            truncate=cfg.get("truncate"),
+                            allow_one_label=bool(cfg.get("allow_one_label")))
     except LabelError:
         if ctx.cancelled():
             return {"state": "cancelled"}
         raise
     return {"dataset": res.version.dataset, "version": res.version.number,
             "created": res.created, "label_run": res.run.record(),
-            "still_unlabelled": res.still_unlabelled}
+            "still_unlabelled": res.still_unlabelled, "truncated_rows": res.truncated}
 
 
 def submit_label(ws, config: dict) -> str:
-    """Queue a labelling ({dataset, model, variant, limit, gold, labels, version}) and start it
-    if a slot is free."""
+    """Queue a labelling ({dataset, model, variant, limit, gold, labels, version, truncate,
+    allow_one_label}) and start it if a slot is free."""
     from core.jobs import runner
 
     job_id = runner.submit(ws, KIND, MODULE, config,

@@ -322,4 +322,12 @@ MIGRATIONS: list[tuple[str, str]] = [
         CREATE INDEX label_runs_hash ON label_runs (dataset, hash)
         """,
     ),
+    (
+        "0011_eval_truncated",
+        # The rows whose input an evaluation cut to fit the model's context (--truncate,
+        # core/evals/fit.py), as a JSON list of row ids: the run is marked, not silent.
+        """
+        ALTER TABLE eval_runs ADD COLUMN truncated TEXT NOT NULL DEFAULT '[]'
+        """,
+    ),
 ]
