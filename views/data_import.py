@@ -18,6 +18,7 @@ from core.errors import LadderError
 from views.common import flash
 
 TYPES = ["csv", "tsv", "txt", "jsonl", "ndjson", "json", "xlsx"]
+EXCEL = (".xlsx", ".xlsm")
 INPUT_GUESS = ("text", "input", "prompt", "question", "message", "review", "body")
 TARGET_GUESS = ("label", "category", "target", "answer", "output", "class", "score", "rating")
 SPLIT_GUESS = ("split", "set", "fold", "partition", "subset")
@@ -36,15 +37,42 @@ def guess(columns: list[str], names: tuple[str, ...], fallback: int) -> int:
     return min(fallback, len(columns) - 1) if fallback >= 0 else len(columns) - 1
 
 
-def parsed(ws, upload, slot: str):
-    """The upload parsed once per file (a Table), or the one-line reason it cannot be read."""
+ENCODINGS = {"detect": None, "UTF-8": "utf-8", "Windows-1252": "windows-1252",
+             "Latin-1": "latin-1", "UTF-16": "utf-16"}
+
+
+def parsed(ws, upload, slot: str, where=st):
+    """The upload parsed once per file, sheet and encoding (a Table), or the one-line reason
+    it cannot be read. A workbook with data on several sheets gets a sheet picker (none is
+    read silently); a text file an encoding picker (detected unless chosen)."""
     if upload is None:
         return None
-    key = f"{upload.name}:{upload.size}:{getattr(upload, 'file_id', '')}"
+    file_key = f"{upload.name}:{upload.size}:{getattr(upload, 'file_id', '')}"
+    sheet = encoding = None
+    if upload.name.lower().endswith(EXCEL):
+        if st.session_state.get(f"{slot}_sheets_key") != file_key:
+            st.session_state[f"{slot}_sheets_key"] = file_key
+            try:
+                st.session_state[f"{slot}_sheets"] = datasets.sheet_names(upload.getvalue(),
+                                                                          upload.name)
+            except LadderError:
+                st.session_state[f"{slot}_sheets"] = []  # read_table says why below
+        sheets = st.session_state[f"{slot}_sheets"]
+        if len(sheets) > 1:
+            sheet = where.selectbox("Sheet", sheets, key=f"{slot}_sheet",
+                                 help="The workbook has data on several sheets; each import "
+                                      "reads one.")
+    else:
+        encoding = ENCODINGS[where.selectbox(
+            "Encoding", list(ENCODINGS), key=f"{slot}_encoding",
+            help="Detected from the bytes unless chosen. A file that mixes UTF-8 with bytes "
+                 "that are not UTF-8 is refused until you choose one.")]
+    key = f"{file_key}:{sheet}:{encoding}"
     if st.session_state.get(f"{slot}_key") != key:
         st.session_state[f"{slot}_key"] = key
         try:
-            st.session_state[slot] = datasets.read(ws, upload.getvalue(), upload.name)
+            st.session_state[slot] = datasets.read(ws, upload.getvalue(), upload.name,
+                                                   sheet=sheet, encoding=encoding)
         except LadderError as e:
             st.session_state[slot] = str(e)
     return st.session_state[slot]
@@ -103,11 +131,11 @@ def _mapping_form(ws, table, upload_name: str) -> None:
         c1, c2 = st.columns(2)
         test = parsed(ws, c1.file_uploader("Test file (the same columns)", key="data_test_upload",
                                            type=TYPES, max_upload_size=ws.settings.max_upload_mb),
-                      "data_test_table")
+                      "data_test_table", c1)
         validation = parsed(ws, c2.file_uploader("Validation file (optional)",
                                                  key="data_val_upload", type=TYPES,
                                                  max_upload_size=ws.settings.max_upload_mb),
-                            "data_val_table")
+                            "data_val_table", c2)
         for t in (test, validation):
             if isinstance(t, str):
                 st.error(t)

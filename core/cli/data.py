@@ -35,6 +35,11 @@ def register(sub) -> None:
     p.add_argument("--unlabelled", action="store_true",
                    help="the rows have no labels yet (the target column may be missing: it is "
                         "created empty, or partly empty); label them with `ladder data label`")
+    p.add_argument("--sheet", metavar="NAME",
+                   help="Excel: the sheet to import (required when several sheets hold data)")
+    p.add_argument("--encoding", metavar="ENC",
+                   help="the file's text encoding (e.g. utf-8, windows-1252) instead of "
+                        "detecting it; bytes not valid in it are replaced and counted")
     p.add_argument("--json", action="store_true", help="print one JSON document")
     p.set_defaults(func=cmd_import)
 
@@ -126,7 +131,8 @@ def cmd_import(args) -> int:
                                target_col=args.target_col, context_col=args.context_col,
                                task=args.task, test_file=args.test_file,
                                validation_file=args.validation_file, split_col=args.split_col,
-                               unlabelled=args.unlabelled)
+                               unlabelled=args.unlabelled, sheet=args.sheet,
+                               encoding=args.encoding)
     v, t = res.version, res.table
     if res.created:
         text = (f"Imported '{v.dataset}' version {v.number} ({v.short}): {v.rows} rows, "
@@ -136,9 +142,10 @@ def cmd_import(args) -> int:
                 f"({v.short}).")
     reason = datasets.explain_task(res.guess, v.mapping.task)
     if res.created:
-        text += f"\nTask {reason}"
+        text += "".join(f"\nNote: {n}." for n in t.notes) + f"\nTask {reason}"
     rec = {**_vrec(v), "created": res.created, "format": t.fmt, "encoding": t.encoding,
-           "delimiter": t.delimiter, "split": None, "target_shape": res.guess.shape,
+           "delimiter": t.delimiter, "notes": t.notes, "split": None,
+           "target_shape": res.guess.shape,
            "task_reason": reason, "unlabelled": len(datasets.unlabelled_rows(ws, v))}
     if rec["unlabelled"]:
         text += (f"\n{rec['unlabelled']} rows have no label yet: label them with `ladder data "

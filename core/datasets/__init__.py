@@ -9,6 +9,7 @@ the code simple up to the configured row limit (LADDER_MAX_ROWS).
 
 from core.datasets.conflicts import CHOICES as CONFLICT_CHOICES
 from core.datasets.errors import DatasetError
+from core.datasets.excel import sheet_names
 from core.datasets.export import escape_cell, unescape_cell
 from core.datasets.export import to_bytes as export_bytes
 from core.datasets.quality import DEFAULT_MAX_TOKENS, DEFAULT_THRESHOLD, quality_report
@@ -53,6 +54,6 @@ __all__ = [
     "escape_cell", "export", "export_bytes", "fix", "get_given", "get_report", "get_split",
     "get_version", "guess_task", "import_file", "import_table", "infer_task", "list_datasets", "list_versions",
     "load_frame", "load_sample", "make_mapping", "make_split", "quality_report", "read",
-    "read_table", "report", "retask", "rows_for", "split", "unescape_cell", "unlabelled_rows",
+    "read_table", "report", "retask", "rows_for", "sheet_names", "split", "unescape_cell", "unlabelled_rows",
     "validate_mapping",
 ]

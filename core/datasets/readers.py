@@ -15,15 +15,19 @@ anything is written.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from core.datasets.cells import cell_text, header_names
 from core.datasets.errors import DatasetError
+from core.datasets.excel import read_excel
 
 CSV_EXTS = {".csv", ".tsv", ".txt"}
 JSONL_EXTS = {".jsonl", ".ndjson", ".json"}
@@ -55,8 +59,13 @@ class Table:
 
 
 def read_table(source: Path | str | bytes, filename: str | None = None, *,
-               max_mb: int = 200, max_rows: int = 1_000_000) -> Table:
+               max_mb: int = 200, max_rows: int = 1_000_000, sheet: str | None = None,
+               encoding: str | None = None) -> Table:
     """Read a CSV/TSV, JSONL or Excel file (a path, or the bytes of an upload).
+
+    `sheet`: the workbook sheet to read (needed when several hold data); `encoding`: the
+    text encoding to use instead of detecting it (bytes not valid in it become U+FFFD and
+    are counted in the notes).
 
     >>> read_table(b"text,label\\nhi,a\\nyo,b\\n", "x.csv").frame.shape
     (2, 2)
@@ -84,18 +93,24 @@ def read_table(source: Path | str | bytes, filename: str | None = None, *,
         raise DatasetError(f"{name} is empty (0 bytes); export the data again with a header "
                            "row and at least one data row.")
     data = source if isinstance(source, bytes) else Path(source).read_bytes()  # read once
+    if sheet is not None and ext not in EXCEL_EXTS:
+        raise DatasetError(f"--sheet is for Excel workbooks; {name} is a {ext} file: leave "
+                           "--sheet out.")
     if ext in EXCEL_EXTS:
-        table = _read_excel(data, name)
+        frame, notes = read_excel(data, name, sheet)
+        table = Table(frame, name, "xlsx", notes=notes)
     else:
-        text, encoding = decode_text(data, name)
+        text, encoding, notes = (decode_as(data, encoding, name) if encoding
+                                 else (*decode_text(data, name), []))
         if not text.strip():
             raise DatasetError(f"{name} has no data (only blank space); export the data again "
                                "with a header row and at least one data row.")
         if ext in JSONL_EXTS:
             table = _read_jsonl(text, name, max_rows)
         else:
-            table = _read_csv(text, name, max_rows, "\t" if ext == ".tsv" else None)
+            table = _read_csv(text, name, max_rows, "\t" if ext == ".tsv" else None, limit)
         table.encoding = encoding
+        table.notes += notes
     if len(table.frame) > max_rows:
         raise DatasetError(f"{name} has {len(table.frame):,} rows, over the {max_rows:,} row "
                            "limit; sample the data or raise LADDER_MAX_ROWS.")
@@ -118,8 +133,14 @@ def decode_text(data: bytes, name: str = "the file") -> tuple[str, str]:
     _reject_binary(data, name)
     try:
         return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as e:
+        if _UTF8_MULTIBYTE.search(data):  # UTF-8 text with some bad bytes: not a legacy file
+            raise DatasetError(
+                f"{name} is UTF-8 text with bytes that are not valid UTF-8 (the first at "
+                f"{_where(data, e.start)}: 0x{data[e.start]:02x}); reading it another way would "
+                "change its other accented letters. Fix or delete those bytes, or name the "
+                "encoding: --encoding utf-8 replaces them with U+FFFD, --encoding windows-1252 "
+                "reads every byte as Windows-1252 (the page: 'Encoding').") from None
     try:
         text, enc = data.decode("cp1252"), "windows-1252"
     except UnicodeDecodeError:
@@ -135,13 +156,48 @@ def decode_text(data: bytes, name: str = "the file") -> tuple[str, str]:
     return text, enc
 
 
+_UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}"
+                             rb"|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _where(data: bytes, offset: int) -> str:
+    """'line L, byte offset B' of a byte offset (lines counted from 1)."""
+    line = data.count(b"\n", 0, offset) + 1
+    return f"line {line}, byte offset {offset}"
+
+
 def _strict(data: bytes, encoding: str, name: str) -> str:
     try:
         return data.decode(encoding)
     except UnicodeDecodeError as e:
         raise DatasetError(
-            f"{name} is not valid {encoding.upper()} text ({e.reason} at byte {e.start}); save it "
-            "again as UTF-8 CSV.") from None
+            f"{name} is not valid {encoding.upper()} text ({e.reason} at {_where(data, e.start)});"
+            " save it again as UTF-8 CSV, or name its encoding with --encoding.") from None
+
+
+def decode_as(data: bytes, encoding: str, name: str = "the file") -> tuple[str, str, list[str]]:
+    """(text, encoding, notes): `data` decoded as `encoding`, the user's choice; bytes not
+    valid in it become U+FFFD and are counted in the notes.
+
+    >>> text, _, notes = decode_as(b"caf\\xc3\\xa9 \\xff", "utf-8")
+    >>> text == "caf\\u00e9 \\ufffd", notes
+    (True, ['1 byte not valid UTF-8 replaced with U+FFFD (the first at line 1, byte offset 6)'])
+    """
+    try:
+        codec = codecs.lookup(encoding).name
+    except LookupError:
+        raise DatasetError(f"--encoding {encoding!r} is not an encoding Python knows; use e.g. "
+                           "utf-8, windows-1252, latin-1 or utf-16.") from None
+    if codec.startswith("utf-8") and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    try:
+        return data.decode(codec), codec, []
+    except UnicodeDecodeError as e:
+        first = e.start
+    text = data.decode(codec, errors="replace")
+    n = text.count("\ufffd") - data.decode(codec, errors="ignore").count("\ufffd")
+    return text, codec, [f"{n} byte{'s' if n != 1 else ''} not valid {encoding.upper()} "
+                         f"replaced with U+FFFD (the first at {_where(data, first)})"]
 
 
 def _reject_binary(data: bytes, name: str) -> None:
@@ -173,19 +229,12 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _header(names: list[str], name: str) -> list[str]:
-    cols = [c.strip() or f"column_{i + 1}" for i, c in enumerate(names)]
-    seen: set[str] = set()
-    for c in cols:
-        if c in seen:
-            raise DatasetError(f"{name}: the column name '{c}' appears more than once in the "
-                               "header; rename the duplicate columns so each name is unique.")
-        seen.add(c)
-    return cols
-
-
-def _read_csv(text: str, name: str, max_rows: int, delimiter: str | None) -> Table:
+def _read_csv(text: str, name: str, max_rows: int, delimiter: str | None,
+              field_limit: int = 200 * 1024 * 1024) -> Table:
+    """Parse CSV text; a field may be as long as the upload limit (`field_limit`), not the
+    csv module's 131,072 characters."""
     delimiter = delimiter or sniff_delimiter(text)
+    csv.field_size_limit(max(field_limit, csv.field_size_limit()))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     try:
         header = next(reader)
@@ -194,7 +243,9 @@ def _read_csv(text: str, name: str, max_rows: int, delimiter: str | None) -> Tab
     except StopIteration:
         raise DatasetError(f"{name} has no header row; export it again with column names "
                            "in the first line.") from None
-    cols = _header(header, name)
+    except csv.Error as e:
+        raise _csv_error(name, reader.line_num, e) from None
+    cols = header_names(header, name)
     width = len(cols)
     rows: list[list[str]] = []
     try:
@@ -211,28 +262,25 @@ def _read_csv(text: str, name: str, max_rows: int, delimiter: str | None) -> Tab
                 raise DatasetError(f"{name} has more than {max_rows:,} rows, over the row limit; "
                                    "sample the data or raise LADDER_MAX_ROWS.")
     except csv.Error as e:
-        raise DatasetError(f"{name}: line {reader.line_num} is not valid CSV ({e}); fix the "
-                           "quoting on that line.") from None
+        raise _csv_error(name, reader.line_num, e) from None
     if not rows:
         raise DatasetError(f"{name} has a header but no data rows; add at least one row.")
     frame = pd.DataFrame(rows, columns=cols, dtype=object)
     return Table(frame, name, "csv", delimiter=delimiter)
 
 
+def _csv_error(name: str, line: int, e: csv.Error) -> DatasetError:
+    if "field larger than field limit" in str(e):
+        return DatasetError(
+            f"{name}: a field ending on line {line} is longer than the field-size limit of "
+            f"{csv.field_size_limit():,} characters (the upload limit); split that text or raise "
+            "LADDER_MAX_UPLOAD_MB.")
+    return DatasetError(f"{name}: line {line} is not valid CSV ({e}); fix the quoting on that "
+                        "line.")
+
+
 def _show(delimiter: str) -> str:
     return "TAB" if delimiter == "\t" else delimiter
-
-
-def _cell(v) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, dict | list):
-        return json.dumps(v, ensure_ascii=False)
-    return str(v)
 
 
 def _no_dup_keys(name: str, line: int):
@@ -279,49 +327,6 @@ def _read_jsonl(text: str, name: str, max_rows: int) -> Table:
             raise DatasetError(f"{name}: line {n} is not a JSON object; save one object per "
                                "line, e.g. {\"text\": \"...\", \"label\": \"...\"}.")
         cols.update(dict.fromkeys(rec))
-    header = _header(list(cols), name)
-    data = {h: [_cell(r.get(c)) for r in records] for h, c in zip(header, cols, strict=True)}
+    header = header_names(list(cols), name)
+    data = {h: [cell_text(r.get(c)) for r in records] for h, c in zip(header, cols, strict=True)}
     return Table(pd.DataFrame(data, dtype=object), name, "jsonl")
-
-
-def _read_excel(data: bytes, name: str) -> Table:
-    if not data.startswith(b"PK\x03\x04"):
-        raise DatasetError(f"{name} is not an Excel workbook (.xlsx); save it from Excel as "
-                           ".xlsx or as CSV.")
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as e:  # a corrupt or encrypted workbook
-        raise DatasetError(f"{name} could not be opened as an Excel workbook ({e}); save it "
-                           "again from Excel as .xlsx or as CSV.") from None
-    try:
-        ws = wb.worksheets[0]
-        it = ws.iter_rows(values_only=True)
-        header = None
-        for row in it:
-            if row and any(v not in (None, "") for v in row):
-                header = row
-                break
-        if header is None:
-            raise DatasetError(f"{name} is empty (the first sheet has no cells); put a header "
-                               "row and data in the first sheet.")
-        width = max(i + 1 for i, v in enumerate(header) if v not in (None, ""))
-        cols = _header([_cell(v) for v in header[:width]], name)
-        rows = []
-        for row in it:
-            cells = [_cell(v) for v in row]
-            extra = [c for c in cells[width:] if c.strip()]
-            if extra:
-                raise DatasetError(f"{name}: sheet row {len(rows) + 2} has values beyond the "
-                                   f"{width} header columns (ragged rows); add a header for them "
-                                   "or delete them.")
-            cells = (cells + [""] * width)[:width]
-            if any(c.strip() for c in cells):
-                rows.append(cells)
-    finally:
-        wb.close()
-    if not rows:
-        raise DatasetError(f"{name} has a header but no data rows; add at least one row.")
-    return Table(pd.DataFrame(rows, columns=cols, dtype=object), name, "xlsx",
-                 notes=[f"read the first sheet, '{ws.title}'"])

@@ -58,10 +58,12 @@ class FixResult:
     left_in_test: dict = field(default_factory=dict)  # rows a fix left in the given test file
 
 
-def read(ws, source, filename: str | None = None) -> Table:
-    """Parse a file (path or uploaded bytes) within the workspace's size and row limits."""
+def read(ws, source, filename: str | None = None, *, sheet: str | None = None,
+         encoding: str | None = None) -> Table:
+    """Parse a file (path or uploaded bytes) within the workspace's size and row limits;
+    `sheet` and `encoding` as in core.datasets.readers.read_table."""
     return read_table(source, filename, max_mb=ws.settings.max_upload_mb,
-                      max_rows=ws.settings.max_rows)
+                      max_rows=ws.settings.max_rows, sheet=sheet, encoding=encoding)
 
 
 def make_mapping(frame: pd.DataFrame, input_col: str, target_col: str,
@@ -114,8 +116,12 @@ def import_table(ws, table: Table, name: str, mapping: Mapping, *, test: Table |
 def import_file(ws, source, *, name: str, input_col: str, target_col: str,
                 context_col: str | None = None, task: str | None = None,
                 filename: str | None = None, test_file=None, validation_file=None,
-                split_col: str | None = None, unlabelled: bool = False) -> ImportResult:
+                split_col: str | None = None, unlabelled: bool = False,
+                sheet: str | None = None, encoding: str | None = None) -> ImportResult:
     """Read, map, validate and store a file as a new version (a no-op for known content).
+
+    `sheet`: the workbook sheet (required when several hold data); `encoding`: the text
+    encoding of the file and of the given test and validation files, instead of detecting it.
 
     `test_file` / `validation_file` (paths) are the dataset's own test and validation
     splits; `split_col` names a column that gives each row's split instead. `unlabelled`:
@@ -123,13 +129,14 @@ def import_file(ws, source, *, name: str, input_col: str, target_col: str,
     `core.labelling`.
     """
     store.check_name(name)
-    table = read(ws, source, filename)
+    table = read(ws, source, filename, sheet=sheet, encoding=encoding)
     guess = (guess_task(table.frame[target_col], RETASK_HINT.format(name=name))
              if target_col in table.frame.columns else None)
     mapping = make_mapping(table.frame, input_col, target_col, context_col,
                            task or (guess.task if guess else None), table.filename, unlabelled)
-    test = read(ws, test_file) if test_file is not None else None
-    validation = read(ws, validation_file) if validation_file is not None else None
+    test = read(ws, test_file, encoding=encoding) if test_file is not None else None
+    validation = (read(ws, validation_file, encoding=encoding) if validation_file is not None
+                  else None)
     if unlabelled:
         for extra in (test, validation):
             if extra is not None and target_col not in extra.frame.columns:
