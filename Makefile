@@ -28,8 +28,13 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium is missing: run 'sudo apt-get install -y chromium', then make test again"; exit 1; fi; }
 
+# The whole suite at this machine's precision, then the `precision` tests again with the
+# other kind of machine's settings forced (tests/precision_other.py): bf16 + torch embeddings
+# on an AVX2 CPU, fp32 + ONNX on one with native bf16.
 test: install chromium
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	env $$($(BIN)/python -m tests.precision_other) HF_HUB_OFFLINE=1 \
+	  $(BIN)/python -m pytest -m precision $(PYTEST_ARGS)
 
 test-fast: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -m "not slow and not browser and not server" $(PYTEST_ARGS)

@@ -22,6 +22,11 @@ LADDER = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "core.cl
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The precision the suite runs at: LADDER_DTYPE and LADDER_EMBED_BACKEND set where pytest
+# starts are kept for every test (how `make test` re-runs the `precision` tests with bf16 and
+# with fp32 forced, so one kind of CPU catches what the other would); unset, each machine
+# picks its own (bf16 and torch on a CPU with native bf16, fp32 and ONNX elsewhere).
+FORCED = {k: os.environ[k] for k in ("LADDER_DTYPE", "LADDER_EMBED_BACKEND") if os.environ.get(k)}
 
 
 @pytest.fixture(autouse=True)
@@ -29,8 +34,11 @@ def _isolated_workspace(tmp_path, monkeypatch):
     monkeypatch.setenv("LADDER_HOME", str(tmp_path / "ws"))
     monkeypatch.setenv("LADDER_MODEL_CACHE_DIR", str(MODEL_CACHE))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    for var in ("LADDER_DEVICE", "LADDER_DTYPE", "LADDER_CHROMA_URL", "LADDER_HF_OFFLINE"):
+    for var in ("LADDER_DEVICE", "LADDER_DTYPE", "LADDER_EMBED_BACKEND", "LADDER_CHROMA_URL",
+                "LADDER_HF_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
+    for var, value in FORCED.items():
+        monkeypatch.setenv(var, value)
     yield
 
 

@@ -22,6 +22,7 @@ def test_empty_input_needs_no_model():
     assert out.shape == (0, embeddings.DIM) and out.dtype == np.float32
 
 
+@pytest.mark.precision
 @pytest.mark.slow  # loads MiniLM (~5 s)
 def test_embed_normalised_float32_and_loaded_once():
     texts = ["I forgot my password", "How do I reset my password?",
@@ -76,6 +77,7 @@ AGREEMENT_TEXTS = [
 ]
 
 
+@pytest.mark.precision
 @pytest.mark.slow  # loads MiniLM twice and exports it once to ONNX
 def test_onnx_agrees_with_fp32_torch_within_0_01(monkeypatch):
     monkeypatch.setenv("LADDER_DEVICE", "cpu")

@@ -175,6 +175,7 @@ def _topics(n: int, seed: int):
     return [f"today I thought about {rng.choice(words[y])} for a while" for y in labels], labels
 
 
+@pytest.mark.precision
 @pytest.mark.parametrize("n_labels", [2, 3])
 def test_a_warm_head_predicts_what_the_embedding_classifier_predicts(n_labels, monkeypatch):
     """The classifier's logistic regression as the head over the normalised mean-pooled

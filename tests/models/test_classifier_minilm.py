@@ -49,6 +49,7 @@ def _run(capsys, *argv):
     return code, out, err
 
 
+@pytest.mark.precision
 def test_add_test_eval_compare_report(ws, topics, tiny_model, tmp_path, capsys):  # noqa: F811
     code, out, err = _run(capsys, "models", "add", "clf", "--classifier", "--data", topics,
                           "--hourly-cost", "0.36", "--json")

@@ -170,6 +170,7 @@ def test_the_cli_refuses_what_it_cannot_export(ws, tiny_model, tmp_path, capsys)
     assert (tmp_path / "file").read_text() == "x"
 
 
+@pytest.mark.precision
 @pytest.mark.slow
 def test_an_adapter_of_smollm2_exports_merged_and_answers_alike(ws, tmp_path, capsys):
     """A LoRA adapter on the packaged SmolLM2, exported as Q8_0 through the CLI, read back:

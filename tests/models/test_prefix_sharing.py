@@ -31,6 +31,7 @@ def unshared(b: LocalBackend) -> LocalBackend:
     return plain
 
 
+@pytest.mark.precision
 @pytest.mark.parametrize("chat", [False, True])
 def test_shared_prefix_scores_equal_unshared(chat):
     b = backend(chat, seed=4)
@@ -45,6 +46,7 @@ def test_shared_prefix_scores_equal_unshared(chat):
         assert s.input_tokens == u.input_tokens
 
 
+@pytest.mark.precision
 def test_shared_prefix_scores_equal_a_manual_forward_pass():
     b = backend(True, seed=2)
     ps = prompts()
@@ -59,6 +61,7 @@ def test_shared_prefix_scores_equal_a_manual_forward_pass():
             assert lp == pytest.approx(expected, abs=1e-4)
 
 
+@pytest.mark.precision
 @pytest.mark.parametrize("chat", [False, True])
 def test_shared_prefix_generation_equals_unshared(chat):
     b = backend(chat, seed=5)

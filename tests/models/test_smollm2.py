@@ -18,6 +18,7 @@ pytestmark = pytest.mark.slow
 MODEL = "smollm2-135m-instruct"
 
 
+@pytest.mark.precision
 def test_answers_capital_of_france(ws):
     b = load_backend(ws.registry.get(MODEL), ws.settings, ws.registry)
     assert (MODEL_CACHE / MODEL / CACHE_MARKER).exists()
@@ -28,6 +29,7 @@ def test_answers_capital_of_france(ws):
     assert g.input_tokens > 5 and g.output_tokens > 0
 
 
+@pytest.mark.precision
 def test_cache_gives_the_same_logits_as_the_gguf(ws):
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -46,6 +48,7 @@ def test_cache_gives_the_same_logits_as_the_gguf(ws):
     assert cached.tok("héllo wörld")["input_ids"] == tok("héllo wörld")["input_ids"]
 
 
+@pytest.mark.precision
 def test_candidate_scoring_on_a_real_question(ws):
     b = load_backend(ws.registry.get(MODEL), ws.settings, ws.registry)
     prompts = [ChatPrompt("What is the capital of France? Answer with the city name."),

@@ -5,13 +5,15 @@ fine-tuned on the sample tickets (60 steps, ~2.5 min on 2 cores), exported with
 `ladder models export --format gguf --quant q8_0`, served by llama.cpp on 127.0.0.1,
 registered with `ladder models add --base-url`, and evaluated on the sample's test split
 beside the in-process adapter (both generating, greedy, with the run's prompt): the served
-file must give the same prediction on at least 95 % of the rows and an accuracy within 2
-points.
+file may differ from it on at most max(2, 5 %) of the rows, and its count of right answers
+by as many. Stated in rows: q8_0 weights, and bf16 in process on a bf16 CPU, flip a
+borderline row now and then, and on ~36 rows one row is 2.8 points.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 
 import pytest
@@ -72,5 +74,11 @@ def test_exported_q8_0_adapter_served_by_llama_cpp(ws, tmp_path, capsys):
     print(f"\nq8_0 GGUF served by llama.cpp vs the in-process adapter on {len(a)} test rows: "
           f"predictions agree {agree:.1%}; accuracy {acc_served:.1%} vs {acc_local:.1%}; "
           f"file {exported['size_bytes'] / 1e6:.0f} MB")
-    assert agree >= 0.95
-    assert abs(acc_served - acc_local) <= 0.02
+    # Tolerance in rows: q8_0 weights (and bf16 in process on a bf16 CPU, fp32 on others)
+    # flip a borderline row now and then; a point tolerance below one row is a coin toss.
+    n = len(a)
+    allowed = max(2, math.ceil(0.05 * n))
+    flips = sum(a[r] != b[r] for r in a)
+    assert flips <= allowed, f"{flips} of {n} rows differ (allowed {allowed})"
+    right_local, right_served = round(acc_local * n), round(acc_served * n)
+    assert abs(right_served - right_local) <= allowed
