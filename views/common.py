@@ -128,3 +128,8 @@ def rung_status(summary: dict | None) -> list[tuple[bool, str]]:
                           f"{ft['after']['score']:.0%}." if ok else
                 "Fine-tune a small model when the numbers say it pays."))
     return out
+
+
+# The pages' choice for rows too long for a model's context (core.evals.fit).
+TRUNCATE_CHOICES = {"refuse the run": None, "cut their end": "tail",
+                    "cut their beginning": "head"}

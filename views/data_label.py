@@ -15,7 +15,7 @@ from core.labelling.teacher import PROVENANCE, default_variant
 from core.labelling.worker import latest_job, submit_label
 from core.models import kinds
 from core.prompts.store import current_variants, dataset_set
-from views.common import flash
+from views.common import TRUNCATE_CHOICES, flash
 
 
 def label_section(ws, version, unlabelled: int) -> None:
@@ -56,7 +56,7 @@ def label_section(ws, version, unlabelled: int) -> None:
     labels = c3.text_input("Labels (only if no row has one)", key="lab_labels",
                            disabled=m.task != "classification" or bool(hand))
     c1, c2 = st.columns(2)
-    cut = c1.selectbox("Inputs too long for the teacher's context", list(_CUT), key="lab_cut",
+    cut = c1.selectbox("Inputs too long for the teacher's context", list(TRUNCATE_CHOICES), key="lab_cut",
                        help="Refused by default, with how many and the longest.")
     one = c2.checkbox("Keep a single label", key="lab_one",
                       disabled=m.task != "classification",
@@ -71,13 +71,10 @@ def label_section(ws, version, unlabelled: int) -> None:
                               "gold": int(gold) if gold and "test" not in version.given
                               else None,
                               "labels": [x.strip() for x in labels.split(",") if x.strip()]
-                              or None, "truncate": _CUT[cut], "allow_one_label": bool(one)})
+                              or None, "truncate": TRUNCATE_CHOICES[cut], "allow_one_label": bool(one)})
             st.rerun()
         except LadderError as e:
             st.error(str(e))
-
-
-_CUT = {"refuse the run": None, "cut their end": "tail", "cut their beginning": "head"}
 
 
 def _progress(ws, name: str) -> None:

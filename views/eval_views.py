@@ -63,6 +63,12 @@ def progress_panel(ws, run_id: int) -> None:
             st.error(f"The run stopped with an error: {job.error}")
         for model, err in run["errors"].items():
             st.error(f"{model}: {err}")
+        if run["truncated"]:
+            cut = run["config"].get("truncate")
+            st.caption(f"{len(run['truncated'])} rows had their input cut "
+                       f"({'its end' if cut == 'tail' else 'its beginning'}) to fit the model's "
+                       "context: rows " + ", ".join(map(str, run["truncated"][:20]))
+                       + (" ..." if len(run["truncated"]) > 20 else ""))
         active = state in ("queued", "running", "pending")
         seen = st.session_state.setdefault("_run_active", {})
         if active and done:

@@ -15,7 +15,7 @@ from core.prompts import store as pstore
 from core.prompts.files import dump_prompts, parse_prompts
 from core.prompts.template import TemplateError
 from core.prompts.variants import Variant
-from views.common import pick_dataset, workspace
+from views.common import TRUNCATE_CHOICES, pick_dataset, workspace
 from views.eval_views import (
     confusion_view,
     leaderboard_view,
@@ -174,13 +174,17 @@ with tab_run:
             if scorer_kind == "judge":
                 judge = st.selectbox("Judge model", [m.id for m in ws.registry.list()],
                                      key="pl_judge")
+        cut = st.selectbox("Inputs too long for the model's context", list(TRUNCATE_CHOICES),
+                           key="pl_truncate",
+                           help="Checked before the run: refused with how many and the longest, "
+                                "or cut to fit and listed with the results.")
         if st.button("Run", type="primary", key="pl_run"):
             try:
                 cfg = EvalConfig(
                     dataset=dataset["name"], split=split, limit=int(limit) or None,
                     models=[model], variants=[v for v in variants if v.name in chosen],
                     scoring=scoring, samples=int(samples), temperature=float(temperature),
-                    calibrate=calibrate,
+                    calibrate=calibrate, truncate=TRUNCATE_CHOICES[cut],
                     scorer=ScorerConfig(kind=scorer_kind, tolerance=tolerance, pattern=pattern,
                                         judge_model=judge))
                 run_id = create_run(ws, cfg)

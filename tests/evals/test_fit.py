@@ -104,3 +104,35 @@ def test_compare_refuses_too(ws, long_data, tiny_model, prompts, capsys):
     code, out, err = run(capsys, "compare", "--data", "long", "--split", "all", "--models",
                          "tiny", "--prompts", prompts)
     assert code == 1 and "do not fit tiny's context" in err and "Traceback" not in err
+
+
+def test_the_prompt_lab_refuses_then_cuts_and_lists_the_rows(ws, tmp_path, tiny_model):
+    from core.datasets import service
+    from core.prompts import store as pstore
+    from core.prompts.variants import Variant
+    from tests.conftest import open_app, wait_for_eval_run
+
+    path = tmp_path / "all_long.csv"
+    with path.open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["text", "label"])
+        for i in range(20):
+            w.writerow([f"{LONG} {i}", "yes" if i % 2 else "no"])
+    service.import_file(ws, path, name="all_long", input_col="text", target_col="label",
+                        task="classification")
+    service.split(ws, "all_long", val=0.2, test=0.2, seed=0)
+    pstore.save_variant(ws, pstore.dataset_set(ws, "all_long"),
+                        Variant(name="plain", template="Text: {input}\nLabel:"))
+    at = open_app("views/prompt_lab.py")
+    at.selectbox(key="pl_model").set_value(tiny_model)
+    at.button(key="pl_run").click().run()
+    assert any("Not started" in e.value and "do not fit tiny's context" in e.value
+               for e in at.error)
+    assert list_runs(ws) == []
+    at.selectbox(key="pl_truncate").set_value("cut their end")
+    at.button(key="pl_run").click().run()
+    assert not at.exception, at.exception
+    [run] = list_runs(ws)
+    assert wait_for_eval_run(ws, run["id"]) == "done"
+    at.run()
+    assert any("rows had their input cut (its end)" in c.value for c in at.caption)
