@@ -22,20 +22,24 @@ def run(capsys, *argv):
     return code, out, err
 
 
-@pytest.fixture
-def long_data(ws, tmp_path):
+def imported(ws, path, name: str, texts: list[str]) -> str:
+    """A classification dataset of `texts`, labelled no/yes in turn."""
     from core.datasets import service
 
-    path = tmp_path / "long.csv"
     with path.open("w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["text", "label"])
-        for i in range(12):
-            w.writerow([f"a cat is red {i}", "yes" if i % 2 else "no"])
-        w.writerow([LONG, "yes"])
-    service.import_file(ws, path, name="long", input_col="text", target_col="label",
+        w.writerows([t, "yes" if i % 2 else "no"] for i, t in enumerate(texts))
+    service.import_file(ws, path, name=name, input_col="text", target_col="label",
                         task="classification")
-    return "long"
+    return name
+
+
+@pytest.fixture
+def long_data(ws, tmp_path):
+    """12 short rows, then one (row 12) far past the tiny model's 128 tokens."""
+    return imported(ws, tmp_path / "long.csv", "long",
+                    [f"a cat is red {i}" for i in range(12)] + [LONG])
 
 
 @pytest.fixture
@@ -112,14 +116,7 @@ def test_the_prompt_lab_refuses_then_cuts_and_lists_the_rows(ws, tmp_path, tiny_
     from core.prompts.variants import Variant
     from tests.conftest import open_app, wait_for_eval_run
 
-    path = tmp_path / "all_long.csv"
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["text", "label"])
-        for i in range(20):
-            w.writerow([f"{LONG} {i}", "yes" if i % 2 else "no"])
-    service.import_file(ws, path, name="all_long", input_col="text", target_col="label",
-                        task="classification")
+    imported(ws, tmp_path / "all_long.csv", "all_long", [f"{LONG} {i}" for i in range(20)])
     service.split(ws, "all_long", val=0.2, test=0.2, seed=0)
     pstore.save_variant(ws, pstore.dataset_set(ws, "all_long"),
                         Variant(name="plain", template="Text: {input}\nLabel:"))
