@@ -33,14 +33,16 @@ def tiny_tokenizer(chat: bool = False):
     return tok
 
 
-def tiny_llama(seed: int = 0, vocab_size: int = len(WORDS)):
+def tiny_llama(seed: int = 0, vocab_size: int = len(WORDS), context: int = 128):
+    """A 2-layer Llama of random weights; `context`: its max_position_embeddings (prompts
+    past it are refused by the evaluation, core/evals/fit.py)."""
     import torch
     from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
     config = LlamaConfig(
         vocab_size=vocab_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=128,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=context,
         bos_token_id=1, eos_token_id=2, pad_token_id=0, tie_word_embeddings=False,
     )
     model = LlamaForCausalLM(config).eval()

@@ -25,11 +25,12 @@ LONG = 180_000  # ms: background jobs on a loaded 2-core machine
 
 
 def register_tiny(ws, folder: Path, model_id: str = "tiny") -> str:
-    """A tiny Llama with a chat template, saved as safetensors, registered as a folder model."""
+    """A tiny Llama with a chat template, saved as safetensors, registered as a folder model;
+    a 2,048-token context, so the sample tickets' few-shot prompts fit it."""
     from core.models.registry import build_spec
     from tests.tiny import tiny_llama, tiny_tokenizer
 
-    tiny_llama(seed=0).save_pretrained(folder, safe_serialization=True)
+    tiny_llama(seed=0, context=2048).save_pretrained(folder, safe_serialization=True)
     tiny_tokenizer(chat=True).save_pretrained(folder)
     ws.registry.add(build_spec(id=model_id, kind="folder", source=str(folder), hourly_cost=0.25))
     return model_id
