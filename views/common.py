@@ -85,6 +85,29 @@ def models_frame(specs, cache_root=None):
     return pd.DataFrame(rows)
 
 
+CURRENT_DATASET = "current_dataset"  # session state: the dataset last picked on any page
+
+
+def dataset_choice(where, label: str, names: list[str], key: str, **kwargs) -> str:
+    """A dataset selectbox whose pick stays picked on every page until changed.
+
+    The pick of any page is kept in session state (CURRENT_DATASET) and preselected on the
+    others where that dataset is offered; until one is picked, the newest dataset (first in
+    `names`) is shown. A page that cannot offer it (e.g. Fine-tuning without a split) shows
+    its first and leaves the pick alone until the user changes it there.
+    """
+    current = st.session_state.get(CURRENT_DATASET)
+    if current in names:
+        st.session_state[key] = current
+    elif st.session_state.get(key) not in names:
+        st.session_state.pop(key, None)
+
+    def _picked() -> None:
+        st.session_state[CURRENT_DATASET] = st.session_state[key]
+
+    return where.selectbox(label, names, key=key, on_change=_picked, **kwargs)
+
+
 def pick_dataset(ws, key: str) -> dict | None:
     """A dataset selector; shows a link to the Data page when there is none."""
     from core.datasets.versions import get_version, list_datasets
@@ -95,7 +118,7 @@ def pick_dataset(ws, key: str) -> dict | None:
         st.page_link("views/data.py", label="Go to Data", icon=":material/table_view:")
         return None
     names = [d["name"] for d in datasets]
-    name = st.selectbox("Dataset", names, key=key)
+    name = dataset_choice(st, "Dataset", names, key)
     d = next(x for x in datasets if x["name"] == name)
     d["columns"] = list(get_version(ws, name).columns)
     if not d["split"]:

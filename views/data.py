@@ -10,7 +10,7 @@ from core.datasets.conflicts import preview_notes as conflict_notes
 from core.datasets.conflicts import preview_table as conflict_preview
 from core.datasets.service import describe_left
 from core.errors import LadderError
-from views.common import flash, show_flash, workspace
+from views.common import dataset_choice, flash, show_flash, workspace
 from views.data_import import import_section
 from views.data_label import label_section
 
@@ -52,7 +52,7 @@ if not items:
 # ---------------------------------------------------------------- choose a version
 names = [d["name"] for d in items]
 c1, c2 = st.columns([2, 1])
-name = c1.selectbox("Dataset", names, key="ds_name")
+name = dataset_choice(c1, "Dataset", names, "ds_name")
 versions = datasets.list_versions(ws, name)
 numbers = [v.number for v in versions][::-1]
 number = c2.selectbox("Version", numbers, key=f"ds_version_{name}_{numbers[0]}",

@@ -10,7 +10,7 @@ from core.errors import LadderError
 from core.finetune import PRESETS, build_config, service
 from core.finetune.config import PRESET_HELP, FinetuneConfig
 from core.finetune.plan import plan_run, trainable_models
-from views.common import flash, show_flash, workspace
+from views.common import dataset_choice, flash, show_flash, workspace
 from views.finetune_prompt import prompt_section
 
 ws = workspace()
@@ -70,7 +70,7 @@ def new_run_tab():
     model = c1.selectbox("Base model", local, key="ft_model",
                          help="A local model from the registry; API models cannot be trained.")
     names = [d["name"] for d in datasets]
-    data = c2.selectbox("Dataset (latest version)", names, key="ft_data")
+    data = dataset_choice(c2, "Dataset (latest version)", names, "ft_data")
     task = next(d["task"] for d in datasets if d["name"] == data)
     preset = st.radio("Preset", list(PRESETS), horizontal=True, key="ft_preset",
                       format_func=str.capitalize, captions=[PRESET_HELP[p] for p in PRESETS])

@@ -4,7 +4,15 @@ import pandas  # noqa: F401
 import streamlit as st
 
 from core import datasets
-from views.common import RUNGS, flash, models_frame, rung_status, show_flash, workspace
+from views.common import (
+    RUNGS,
+    dataset_choice,
+    flash,
+    models_frame,
+    rung_status,
+    show_flash,
+    workspace,
+)
 
 ws = workspace()
 
@@ -21,9 +29,10 @@ data = datasets.list_datasets(ws)
 d = None
 if data:
     c1, c2 = st.columns([1, 2])
-    name = c1.selectbox("Dataset", [x["name"] for x in data], key="home_dataset",
-                        help="The ladder and the decision report below are for this dataset "
-                             "(the most recently changed one comes first).")
+    name = dataset_choice(c1, "Dataset", [x["name"] for x in data], "home_dataset",
+                          help="The ladder and the decision report below are for this dataset "
+                               "(the most recently changed one comes first); the other pages "
+                               "open on it too.")
     d = next(x for x in data if x["name"] == name)
     c2.markdown(f"{len(data)} dataset{'s' if len(data) > 1 else ''}; **{d['name']}** "
                 f"v{d['version']}: {d['rows']:,} rows, {d['task']}, "
