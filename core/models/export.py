@@ -68,11 +68,10 @@ def source_gguf(ws, spec) -> Path | None:
     seen = set()
     while spec is not None and spec.id not in seen:
         seen.add(spec.id)
-        if spec.kind == "packaged":  # its package holds the GGUF, wherever the cache came from
-            from core.models.packaged import locate_gguf
-
-            return locate_gguf(spec.source, Path(ws.settings.model_cache) / "_gguf")
-        if kinds.of(spec).weights is not None and not spec.base_model:
+        kind = kinds.of(spec)
+        if kind.gguf is not None:  # it ships as a GGUF, wherever its cache came from
+            return kind.gguf(ws, spec)
+        if kind.weights is not None and not spec.base_model:
             try:
                 folder = Path(materialize(spec, Path(ws.settings.model_cache)))
             except Exception:  # noqa: BLE001 - weights that cannot be had have no GGUF either
@@ -82,20 +81,9 @@ def source_gguf(ws, spec) -> Path | None:
                 src = Path(json.loads(marker.read_text()).get("source", ""))
                 if src.suffix == ".gguf" and src.exists():
                     return src
-        parent = spec.base_model or _trained_from(spec)
+        parent = spec.base_model or (kind.parent(spec) if kind.parent else None)
         spec = ws.registry.get(parent) if parent and ws.registry.exists(parent) else None
     return None
-
-
-def _trained_from(spec) -> str | None:
-    """The base model of the run that saved a fully fine-tuned folder (RUN_DIR/config.json)."""
-    if spec.kind != "finetuned":
-        return None
-    cfg = Path(spec.source).parent / "config.json"
-    try:
-        return json.loads(cfg.read_text()).get("base_model")
-    except (OSError, ValueError):
-        return None
 
 
 def check_exportable(ws, model_id: str, fmt: str, quant: str) -> None:

@@ -86,6 +86,8 @@ class Kind:
       fingerprint(spec)              a short hash of what answers: cached evaluation cells
                                      of a changed model are not reused
       add(ws, model_id, values)      a custom way to add one: returns (spec, detail, extra)
+      gguf(ws, spec)                 the GGUF file its weights come from, when it ships as one
+      parent(spec)                   the model it was trained from, where `base_model` is unset
     """
 
     name: str
@@ -115,6 +117,8 @@ class Kind:
     train_seconds: Callable | None = None
     fingerprint: Callable | None = None
     add: Callable | None = None
+    gguf: Callable | None = None
+    parent: Callable | None = None
     module: str = ""  # the module that registered it (set by `register`)
 
     @property

