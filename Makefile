@@ -46,10 +46,16 @@ LLAMA_CPP := llama-cpp-python[server]==0.3.36
 LLAMA_WHEELS ?= .whl
 SERVER_VENV ?= .venv-server
 
+# A portable build (AVX2, FMA, F16C), not -march=native: the native build of 0.3.36 segfaults
+# on its first completion on a CPU with AMX (docs/platform-notes.md). --no-cache-dir: pip's
+# wheel cache would hand back a native build made earlier, whatever CMAKE_ARGS say.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 $(SERVER_VENV)/.installed:
 	@test -x $(SERVER_VENV)/bin/python || $(PY) -m venv $(SERVER_VENV)
 	$(SERVER_VENV)/bin/python -m pip install -q --upgrade pip
-	$(SERVER_VENV)/bin/python -m pip install -q $(if $(wildcard $(LLAMA_WHEELS)/*.whl),--find-links $(LLAMA_WHEELS)) '$(LLAMA_CPP)'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(SERVER_VENV)/bin/python -m pip install -q --no-cache-dir \
+	  $(if $(wildcard $(LLAMA_WHEELS)/*.whl),--find-links $(LLAMA_WHEELS)) '$(LLAMA_CPP)'
 	@touch $@
 
 test-server: install $(SERVER_VENV)/.installed
