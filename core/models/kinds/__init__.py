@@ -151,9 +151,12 @@ def _ensure() -> None:
 
 
 def all() -> list[Kind]:  # noqa: A001  (the registry's own namespace: kinds.all())
-    """Every known kind, built-ins first, in registration order."""
+    """Every known kind: the built-ins in BUILTIN's order, then plugins in registration order
+    (whichever module happened to be imported first, e.g. by doctest collection, changes
+    nothing: the Models page's first kind is always the same)."""
     _ensure()
-    return list(_KINDS.values())
+    rank = {m: i for i, m in enumerate(BUILTIN)}
+    return sorted(_KINDS.values(), key=lambda k: rank.get(k.module, len(BUILTIN)))
 
 
 def addable() -> list[Kind]:
