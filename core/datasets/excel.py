@@ -62,9 +62,9 @@ def read_excel(data: bytes, name: str, sheet: str | None = None
                 "pick it on the Data page.")
         title = full[0] if full else names[0]
         frame = _read_sheet(wb[title], name)
+        _check_formulas(data, name, wb[title])
     finally:
         wb.close()
-    _check_formulas(data, name, title)
     return frame, [f"read the sheet '{title}'" + (f" (of {len(names)})" if len(names) > 1
                                                   else "")]
 
@@ -97,24 +97,18 @@ def _read_sheet(ws, name: str) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols, dtype=object)
 
 
-def _check_formulas(data: bytes, name: str, title: str) -> None:
-    """DatasetError when formula cells of the sheet have no saved value."""
+def _check_formulas(data: bytes, name: str, values) -> None:
+    """DatasetError when formula cells of the sheet `values` (opened with saved values) have
+    no saved value; the formulas come from a second, formula-reading pass over the file."""
     wb = _open(data, name, values=False)
     try:
-        formulas = wb[title]
-        values = _open(data, name, values=True)
-        try:
-            missing = []
-            pairs = zip(formulas.iter_rows(), values[title].iter_rows(values_only=True),
-                        strict=False)
-            for cells, vals in pairs:
-                for c, v in zip(cells, vals, strict=False):
-                    if getattr(c, "data_type", None) == "f" and v is None:
-                        missing.append(c)
-        finally:
-            values.close()
+        missing = [c for cells, vals in zip(wb[values.title].iter_rows(),
+                                            values.iter_rows(values_only=True), strict=False)
+                   for c, v in zip(cells, vals, strict=False)
+                   if getattr(c, "data_type", None) == "f" and v is None]
     finally:
         wb.close()
+    title = values.title
     if missing:
         first = missing[0]
         raise DatasetError(

@@ -179,13 +179,13 @@ def prompt_limits(ws, cfg: EvalConfig, data: EvalRows, variant: Variant,
                   task: str | None = None) -> list[Limit]:
     """The context limit of each prompted model that reads `variant` in this run."""
     out = []
+    combos = set(cfg.combos())
     for m in cfg.models:
-        if (m, variant.name) not in cfg.combos():
+        if (m, variant.name) not in combos or not (context := model_context(ws, m)):
             continue
-        context = model_context(ws, m)
         answer = generation_params(cfg, data, variant, 0, task=task,
                                    context=context).max_new_tokens
-        if (lim := limit_for(ws, m, answer)) is not None:
+        if (lim := limit_for(ws, m, context, answer)) is not None:
             out.append(lim)
     return out
 

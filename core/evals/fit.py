@@ -81,16 +81,13 @@ def tokenizer_file(ws, spec) -> Path | None:
     return None
 
 
-def limit_for(ws, model_id: str, answer: int) -> Limit | None:
-    """The model's Limit, or None when its context is not known without loading it."""
+def limit_for(ws, model_id: str, context: int | None, answer: int) -> Limit | None:
+    """The model's Limit (`context`: its known context length), or None when it reads no
+    prompt or its context is not known without loading it."""
     from core.datasets.tokens import pick_tokenizer
-    from core.models.context import model_context
 
     spec = ws.registry.get(model_id)
-    if not kinds.of(spec).prompted:
-        return None
-    context = model_context(ws, spec)
-    if not context:
+    if not context or not kinds.of(spec).prompted:
         return None
     own = tokenizer_file(ws, spec)
     path = str(own) if own else pick_tokenizer(None)[1]
